@@ -1,0 +1,35 @@
+// entrotune's command line. Subcommands grow with the issues; each prints progress as it goes and
+// exits non-zero with the error's message (and its HINT) on failure.
+
+import { createDevice } from './gpu/device';
+import { EntrotuneError } from './errors';
+
+const USAGE = `usage: entrotune <command> [options]
+
+commands:
+  device      print the WebGPU adapter, its limits and features
+  help        this text`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'help'] = argv;
+  switch (command) {
+    case 'device': {
+      const gpu = await createDevice();
+      console.log(gpu.describe());
+      gpu.destroy();
+      return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new EntrotuneError(`unknown command '${command}'`, 'run `entrotune help` for the list');
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+  process.exitCode = 1;
+});

@@ -1,0 +1,101 @@
+// The short list of named errors. Every message ends with what to do next (a "HINT"), and every
+// class carries a stable `code` so that errors crossing a worker boundary can be rebuilt as themselves.
+
+export class EntrotuneError extends Error {
+  readonly code: string = 'ENTROTUNE';
+  constructor(message: string, readonly hint = '') {
+    super(hint ? `${message}\nHINT: ${hint}` : message);
+    this.name = new.target.name;
+  }
+}
+
+/** No WebGPU in this browser or Node process. */
+export class WebGpuUnavailableError extends EntrotuneError {
+  override readonly code = 'WEBGPU_UNAVAILABLE';
+}
+
+/** The adapter cannot give what a plan or kernel needs (buffer size, workgroup storage, ...). */
+export class LimitTooLowError extends EntrotuneError {
+  override readonly code = 'LIMIT_TOO_LOW';
+  constructor(
+    readonly limit: string,
+    readonly needed: number,
+    readonly available: number,
+    hint: string,
+  ) {
+    super(`${limit}: needs ${needed}, the device allows ${available}`, hint);
+  }
+}
+
+/** The GPU device was lost (driver reset, tab in background too long, out of memory, destroy()). */
+export class DeviceLostError extends EntrotuneError {
+  override readonly code = 'DEVICE_LOST';
+  constructor(readonly reason: string, message: string) {
+    super(
+      `WebGPU device lost (${reason}): ${message}`,
+      'work done so far is kept in the last checkpoint; create a new device and resume the run',
+    );
+  }
+}
+
+/** A WGSL shader failed to compile or a pipeline failed validation. */
+export class ShaderCompileError extends EntrotuneError {
+  override readonly code = 'SHADER_COMPILE';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly detail: string,
+  ) {
+    super(`${file}:${line}:${column}: ${detail}`, 'this is a bug in entrotune or an unsupported driver; please report it with the adapter name');
+  }
+}
+
+/** A WebGPU validation or out-of-memory error outside shader compilation. */
+export class GpuError extends EntrotuneError {
+  override readonly code = 'GPU_ERROR';
+}
+
+/** A kernel was called with tensors whose shapes or sizes do not agree. */
+export class ShapeError extends EntrotuneError {
+  override readonly code = 'SHAPE';
+}
+
+const byCode: Record<string, { prototype: EntrotuneError }> = {
+  ENTROTUNE: EntrotuneError,
+  WEBGPU_UNAVAILABLE: WebGpuUnavailableError,
+  LIMIT_TOO_LOW: LimitTooLowError,
+  DEVICE_LOST: DeviceLostError,
+  SHADER_COMPILE: ShaderCompileError,
+  GPU_ERROR: GpuError,
+  SHAPE: ShapeError,
+};
+
+/** Later modules add their error classes here so they survive a worker boundary. */
+export function registerErrorClass(code: string, cls: { prototype: EntrotuneError }): void {
+  byCode[code] = cls;
+}
+
+/** A plain, structured-clone-safe description of an error, for crossing worker boundaries. */
+export interface SerializedError {
+  name: string;
+  code: string;
+  message: string;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof EntrotuneError) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name, code: 'UNKNOWN', message: err.message };
+  return { name: 'Error', code: 'UNKNOWN', message: String(err) };
+}
+
+/** Rebuild an error on the receiving side; the message (hint included) is kept word for word. */
+export function deserializeError(e: SerializedError): Error {
+  const Cls = byCode[e.code];
+  if (!Cls) return Object.assign(new Error(e.message), { name: e.name });
+  const err = Object.create(Cls.prototype) as EntrotuneError;
+  for (const [k, v] of Object.entries({ name: e.name, message: e.message, code: e.code, stack: `${e.name}: ${e.message}` })) {
+    Object.defineProperty(err, k, { value: v, writable: true, configurable: true });
+  }
+  return err;
+}

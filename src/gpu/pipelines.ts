@@ -1,0 +1,100 @@
+// Pipelines are built once and cached, keyed by shader file, entry point, override constants,
+// element type and substitutions. Creation runs inside error scopes, and WGSL compile errors come
+// back as ShaderCompileError naming the file, line and message.
+
+import { EntrotuneError, GpuError, ShaderCompileError } from '../errors';
+import type { OptionalFeature } from './device';
+import { shaderSource, substitute } from './shaders';
+
+/** The element type a shader computes in; `f16` needs the shader-f16 feature. */
+export type ComputeType = 'f32' | 'f16';
+
+export interface PipelineKey {
+  /** File name in shaders/ without `.wgsl`. */
+  shader: string;
+  entry: string;
+  constants?: Readonly<Record<string, number>>;
+  dtype?: ComputeType;
+  /** Extra {{NAME}} substitutions. */
+  vars?: Readonly<Record<string, string>>;
+}
+
+export function pipelineKeyString(k: PipelineKey): string {
+  const sorted = (o?: Readonly<Record<string, unknown>>) => JSON.stringify(Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return `${k.shader}|${k.entry}|${k.dtype ?? 'f32'}|${sorted(k.constants)}|${sorted(k.vars)}`;
+}
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly features: ReadonlySet<OptionalFeature>,
+  ) {}
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  get(key: PipelineKey): Promise<GPUComputePipeline> {
+    const k = pipelineKeyString(key);
+    let p = this.pipelines.get(k);
+    if (!p) {
+      p = this.create(key);
+      this.pipelines.set(k, p);
+      p.catch(() => this.pipelines.delete(k)); // a failed build is not cached
+    }
+    return p;
+  }
+
+  /** Compile WGSL text directly (tests and the lab use this; products go through `get`). */
+  async fromSource(file: string, code: string, entry: string, constants: Readonly<Record<string, number>> = {}): Promise<GPUComputePipeline> {
+    return this.build(file, code, entry, constants);
+  }
+
+  private async create(key: PipelineKey): Promise<GPUComputePipeline> {
+    const dtype = key.dtype ?? 'f32';
+    if (dtype === 'f16' && !this.features.has('shader-f16')) {
+      throw new EntrotuneError(`${key.shader}.wgsl: f16 requested but the device has no shader-f16`, 'use the f32 path on this adapter');
+    }
+    const vars = { F: dtype, ENABLE_F16: dtype === 'f16' ? 'enable f16;' : '', ...key.vars };
+    const file = `${key.shader}.wgsl`;
+    const code = substitute(shaderSource(key.shader), vars, file);
+    return this.build(file, code, key.entry, key.constants ?? {});
+  }
+
+  private async build(file: string, code: string, entry: string, constants: Readonly<Record<string, number>>): Promise<GPUComputePipeline> {
+    const device = this.device;
+    let module = this.modules.get(code);
+    if (!module) {
+      device.pushErrorScope('validation');
+      module = device.createShaderModule({ label: file, code });
+      const info = await module.getCompilationInfo();
+      const scopeError = await device.popErrorScope();
+      const firstError = info.messages.find((m) => m.type === 'error');
+      if (firstError) throw new ShaderCompileError(file, firstError.lineNum, firstError.linePos, firstError.message);
+      if (scopeError) throw new ShaderCompileError(file, 0, 0, scopeError.message);
+      this.modules.set(code, module);
+    }
+    device.pushErrorScope('validation');
+    device.pushErrorScope('internal');
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await device.createComputePipelineAsync({
+        label: `${file}:${entry}`,
+        layout: 'auto',
+        compute: { module, entryPoint: entry, constants: { ...constants } },
+      });
+    } catch (err) {
+      await device.popErrorScope();
+      await device.popErrorScope();
+      throw new ShaderCompileError(file, 0, 0, `pipeline ${entry}: ${(err as Error).message}`);
+    }
+    const internal = await device.popErrorScope();
+    const validation = await device.popErrorScope();
+    const e = validation ?? internal;
+    if (e) throw new GpuError(`${file}:${entry}: ${e.message}`, 'check the entry point name and override constants');
+    return pipeline;
+  }
+}

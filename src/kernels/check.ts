@@ -1,0 +1,19 @@
+// Size checks shared by the launchers: a launcher refuses tensors that are too small for the
+// sizes it was given, naming the tensor, before the GPU reads out of bounds (which WebGPU would
+// clamp silently).
+
+import { ShapeError } from '../errors';
+import { BYTES_PER_ELEMENT, type Tensor } from '../gpu/tensor';
+
+export function needElements(kernel: string, t: Tensor, elements: number): void {
+  const have = t.bytes / BYTES_PER_ELEMENT[t.dtype];
+  if (have < elements) throw new ShapeError(`${kernel}: ${t.name} has ${have} elements, needs ${elements} (shape [${t.shape}])`);
+}
+
+export function needPositive(kernel: string, sizes: Record<string, number>): void {
+  for (const [k, v] of Object.entries(sizes)) {
+    if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${kernel}: ${k} must be a positive integer, got ${v}`);
+  }
+}
+
+export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);

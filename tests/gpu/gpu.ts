@@ -1,0 +1,49 @@
+// Shared helpers for GPU tests: one device per test file, tensors from host arrays, poisoned
+// outputs (NaN everywhere, so an element the kernel forgot to write fails the comparison).
+
+import { afterAll } from 'vitest';
+import { createDevice, type Gpu } from '../../src/gpu/device';
+import { run, type Dispatch, releaseDispatch } from '../../src/gpu/dispatch';
+import type { Tensor } from '../../src/gpu/tensor';
+
+let shared: Promise<Gpu> | null = null;
+
+export function getGpu(): Promise<Gpu> {
+  if (!shared) {
+    shared = createDevice();
+    afterAll(async () => {
+      const gpu = await shared!;
+      expectNoUncapturedErrors(gpu);
+      gpu.destroy();
+      shared = null;
+    });
+  }
+  return shared;
+}
+
+function expectNoUncapturedErrors(gpu: Gpu): void {
+  if (gpu.uncapturedErrors.length) throw gpu.uncapturedErrors[0];
+}
+
+export function upload(gpu: Gpu, name: string, data: Float32Array, shape: number[] = [data.length]): Tensor {
+  const t = gpu.tensor(name, shape);
+  gpu.write(t, data);
+  return t;
+}
+
+export function poisoned(gpu: Gpu, name: string, n: number): Tensor {
+  return upload(gpu, name, new Float32Array(n).fill(NaN));
+}
+
+/** Run dispatches, read one tensor back, release the dispatches' uniforms. */
+export async function runAndRead(gpu: Gpu, dispatches: Dispatch | Dispatch[], out: Tensor): Promise<Float32Array> {
+  const list = Array.isArray(dispatches) ? dispatches : [dispatches];
+  await run(gpu, list);
+  const result = await gpu.read(out);
+  for (const d of list) releaseDispatch(gpu, d);
+  return result;
+}
+
+export function free(gpu: Gpu, ...tensors: Tensor[]): void {
+  for (const t of tensors) gpu.destroyBuffer(t.buffer);
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul';
+import * as ref from '../reference/matmul';
+import { firstMismatch } from '../reference/compare';
+import { randomArray } from '../reference/random';
+import { free, getGpu, poisoned, runAndRead, upload } from './gpu';
+
+// Shapes: tiny, exactly one tile, off by one around the tile (64) and slab (16), tall and wide.
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [64, 64, 16],
+  [65, 63, 17],
+  [130, 70, 33],
+  [7, 129, 64],
+  [200, 3, 48],
+];
+
+const RTOL = 1e-5;
+const ATOL = 1e-5;
+
+describe('matmul (x·Wᵀ, dY·W, dYᵀ·X) against the float64 reference', () => {
+  for (const [M, N, K] of SHAPES) {
+    it(`forward Y = X·Wᵀ at M=${M} N=${N} K=${K}`, async () => {
+      const gpu = await getGpu();
+      const X = randomArray(M * K, 1), W = randomArray(N * K, 2);
+      const tX = upload(gpu, 'X', X), tW = upload(gpu, 'W', W), tY = poisoned(gpu, 'Y', M * N);
+      const got = await runAndRead(gpu, await matmulForward(gpu, tY, tX, tW, M, N, K), tY);
+      expect(firstMismatch(got, ref.matmulForward(X, W, M, N, K), RTOL, ATOL)).toBeNull();
+      free(gpu, tX, tW, tY);
+    });
+
+    it(`backward input dX = dY·W at M=${M} N=${N} K=${K}`, async () => {
+      const gpu = await getGpu();
+      const dY = randomArray(M * N, 3), W = randomArray(N * K, 4);
+      const tdY = upload(gpu, 'dY', dY), tW = upload(gpu, 'W', W), tdX = poisoned(gpu, 'dX', M * K);
+      const got = await runAndRead(gpu, await matmulBackwardInput(gpu, tdX, tdY, tW, M, N, K), tdX);
+      expect(firstMismatch(got, ref.matmulBackwardInput(dY, W, M, N, K), RTOL, ATOL)).toBeNull();
+      free(gpu, tdY, tW, tdX);
+    });
+
+    it(`backward weight dW = dYᵀ·X at M=${M} N=${N} K=${K}`, async () => {
+      const gpu = await getGpu();
+      const dY = randomArray(M * N, 5), X = randomArray(M * K, 6);
+      const tdY = upload(gpu, 'dY', dY), tX = upload(gpu, 'X', X), tdW = poisoned(gpu, 'dW', N * K);
+      const got = await runAndRead(gpu, await matmulBackwardWeight(gpu, tdW, tdY, tX, M, N, K), tdW);
+      expect(firstMismatch(got, ref.matmulBackwardWeight(dY, X, M, N, K), RTOL, ATOL)).toBeNull();
+      free(gpu, tdY, tX, tdW);
+    });
+  }
+
+  it('accumulates (+=) with alpha into an existing gradient', async () => {
+    const gpu = await getGpu();
+    const [M, N, K] = [33, 17, 9];
+    const dY = randomArray(M * N, 7), X = randomArray(M * K, 8), dW0 = randomArray(N * K, 9);
+    const tdY = upload(gpu, 'dY', dY), tX = upload(gpu, 'X', X), tdW = upload(gpu, 'dW', dW0);
+    const got = await runAndRead(gpu, await matmulBackwardWeight(gpu, tdW, tdY, tX, M, N, K, { accumulate: true, alpha: 0.5 }), tdW);
+    const want = ref.matmulBackwardWeight(dY, X, M, N, K).map((v, i) => dW0[i] + 0.5 * v);
+    expect(firstMismatch(got, want, RTOL, ATOL)).toBeNull();
+    free(gpu, tdY, tX, tdW);
+  });
+
+  it('runs a batch of independent products along z', async () => {
+    const gpu = await getGpu();
+    const [B, M, N, K] = [3, 5, 70, 20];
+    const X = randomArray(B * M * K, 10), W = randomArray(B * N * K, 11);
+    const tX = upload(gpu, 'X', X), tW = upload(gpu, 'W', W), tY = poisoned(gpu, 'Y', B * M * N);
+    const got = await runAndRead(gpu, await matmulForward(gpu, tY, tX, tW, M, N, K, { batch: B }), tY);
+    const want = new Float64Array(B * M * N);
+    for (let b = 0; b < B; b++) want.set(ref.matmulForward(X.subarray(b * M * K), W.subarray(b * N * K), M, N, K), b * M * N);
+    expect(firstMismatch(got, want, RTOL, ATOL)).toBeNull();
+    free(gpu, tX, tW, tY);
+  });
+
+  it('refuses tensors that are too small for the sizes given', async () => {
+    const gpu = await getGpu();
+    const tX = gpu.tensor('X', [4, 4]), tW = gpu.tensor('W', [4, 4]), tY = gpu.tensor('Y', [4, 3]);
+    await expect(matmulForward(gpu, tY, tX, tW, 4, 4, 4)).rejects.toThrow(/Y has 12 elements, needs 16/);
+    free(gpu, tX, tW, tY);
+  });
+});

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// `vite build` makes the static site (dist/); `vite build --ssr` makes the Node programs
+// (dist-node/cli.js, dist-node/bench.js) with the same ?raw shader imports as the browser.
+export default defineConfig(({ isSsrBuild }) => ({
+  worker: { format: 'es' },
+  build: isSsrBuild
+    ? {
+        target: 'node20',
+        outDir: 'dist-node',
+        emptyOutDir: true,
+        rollupOptions: { input: { cli: 'src/cli.ts', bench: 'tests/bench/bench.ts' }, output: { format: 'es' } },
+      }
+    : {
+        target: 'es2022',
+        // Node-only modules are loaded lazily by src/gpu/device.ts and never in a browser.
+        rollupOptions: { external: ['webgpu', /^node:/] },
+      },
+  server: { port: 5173, strictPort: true },
+  test: {
+    include: ['tests/unit/**/*.test.ts', 'tests/gpu/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+}));
