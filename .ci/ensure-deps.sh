@@ -17,7 +17,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "entrotune: installing ${need_apt[*]} with apt-get (WebGPU on this machine needs them)" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
     echo "entrotune: missing ${need_apt[*]}." >&2
     echo "  On Debian/Ubuntu run: sudo apt-get install -y ${need_apt[*]}" >&2
