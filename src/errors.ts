@@ -61,6 +61,33 @@ export class ShapeError extends EntrotuneError {
   override readonly code = 'SHAPE';
 }
 
+/** A model or data file is damaged or not what it claims: names the file, the tensor, the byte range. */
+export class CorruptFileError extends EntrotuneError {
+  override readonly code = 'CORRUPT_FILE';
+  constructor(
+    readonly file: string,
+    detail: string,
+    hint = 'download the file again; if it keeps failing, the published file itself is broken',
+  ) {
+    super(`${file}: ${detail}`, hint);
+  }
+}
+
+/** config.json describes an architecture or a field entrotune does not support. */
+export class UnsupportedModelError extends EntrotuneError {
+  override readonly code = 'UNSUPPORTED_MODEL';
+}
+
+/** A download failed (network, HTTP status, size mismatch); nothing partial was kept. */
+export class DownloadError extends EntrotuneError {
+  override readonly code = 'DOWNLOAD';
+}
+
+/** Browser storage cannot hold what is about to be written. */
+export class QuotaExceededError extends EntrotuneError {
+  override readonly code = 'QUOTA_EXCEEDED';
+}
+
 const byCode: Record<string, { prototype: EntrotuneError }> = {
   ENTROTUNE: EntrotuneError,
   WEBGPU_UNAVAILABLE: WebGpuUnavailableError,
@@ -69,6 +96,10 @@ const byCode: Record<string, { prototype: EntrotuneError }> = {
   SHADER_COMPILE: ShaderCompileError,
   GPU_ERROR: GpuError,
   SHAPE: ShapeError,
+  CORRUPT_FILE: CorruptFileError,
+  UNSUPPORTED_MODEL: UnsupportedModelError,
+  DOWNLOAD: DownloadError,
+  QUOTA_EXCEEDED: QuotaExceededError,
 };
 
 /** Later modules add their error classes here so they survive a worker boundary. */

@@ -17,3 +17,14 @@ export function needPositive(kernel: string, sizes: Record<string, number>): voi
 }
 
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** Workgroups for a 1-D launch of 256-wide workgroups whose invocations stride over n items. */
+export function grid1d(maxPerDimension: number, n: number): [number] {
+  return [Math.max(1, Math.min(ceilDiv(n, 256), maxPerDimension))];
+}
+
+/** Workgroups for one workgroup per item, folded into y when x would exceed the limit. */
+export function gridPerItem(maxPerDimension: number, n: number): [number, number] {
+  const x = Math.min(n, maxPerDimension);
+  return [Math.max(1, x), Math.max(1, ceilDiv(n, maxPerDimension))];
+}

@@ -3,11 +3,9 @@
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { ceilDiv, needElements, needPositive } from './check';
+import { grid1d, needElements, needPositive } from './check';
 
-function grid(gpu: Gpu, n: number): [number] {
-  return [Math.min(ceilDiv(n, 256), gpu.limits.maxComputeWorkgroupsPerDimension)];
-}
+const grid = (gpu: Gpu, n: number) => grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, n);
 
 /** out[i] = a[i] + b[i] */
 export async function addForward(gpu: Gpu, out: Tensor, a: Tensor, b: Tensor, n: number): Promise<Dispatch> {

@@ -1,0 +1,37 @@
+// rmsnorm.wgsl — RMSNorm over the last dimension, as in Llama/Qwen: y = x / sqrt(mean(x²) + eps) · w.
+//
+//   rmsnorm_forward   y[r, c] = x[r, c] · rstd[r] · w[c],  rstd[r] = 1 / sqrt(Σ_c x[r,c]² / W + eps)
+//
+// Used for the layer norms (rows = tokens, W = C) and for Qwen3's per-head q_norm/k_norm
+// (rows = tokens·heads, W = HS). rstd is saved for the backward pass.
+// Bindings: 0 params, 1 y [R, W] (=), 2 rstd [R] (=), 3 x [R, W], 4 w [W].
+// Dispatch: (min(R, 65535), ceil(R / 65535), 1) workgroups of 256; one row per workgroup.
+// y may alias nothing; x is read twice (sum of squares, then scale): 12 bytes/element moved.
+
+struct Params { R: u32, W: u32, eps: f32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> w: array<f32>;
+
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = wg.x + wg.y * nwg.x;
+  if (r >= p.R) { return; }   // uniform per workgroup, so the barriers below stay uniform
+  let base = r * p.W;
+  var acc = 0.0;
+  for (var c = lid; c < p.W; c += 256u) { let v = x[base + c]; acc += v * v; }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var width = 128u; width > 0u; width >>= 1u) {
+    if (lid < width) { partial[lid] += partial[lid + width]; }
+    workgroupBarrier();
+  }
+  let s = inverseSqrt(partial[0] / f32(p.W) + p.eps);
+  if (lid == 0u) { rstd[r] = s; }
+  for (var c = lid; c < p.W; c += 256u) { y[base + c] = x[base + c] * s * w[c]; }
+}
