@@ -1,6 +1,11 @@
-// Memory is a plan: a table of named tensor specs becomes a few GPU buffers, each no larger than the
-// device allows, every tensor 256-byte aligned and no tensor larger than one binding. The layout is
-// computed first (planArena, pure, testable without a GPU) and allocated once (Arena).
+// Memory is a plan: a table of named tensor specs becomes an arena of GPU buffers, counted and
+// checked against the device's limits before anything is allocated (planArena is pure and works
+// from shapes alone), then allocated once (Arena).
+//
+// Every tensor gets its own GPUBuffer. Packing several tensors into one buffer would save a few
+// hundred objects but WebGPU validates usage per buffer, not per range: a dispatch may not bind one
+// buffer both as writable storage and as anything else, so a kernel writing tensor `h` while
+// reading tensor `x` of the same buffer would be rejected.
 
 import { LimitTooLowError, ShapeError } from '../errors';
 import type { Gpu } from './device';
@@ -35,12 +40,11 @@ export interface ArenaLayout {
 }
 
 /**
- * Pack tensors in order into buffers of at most maxBufferSize bytes. A tensor larger than one
- * binding is refused: the caller must split it (e.g. the lm_head in vocab chunks).
+ * One buffer per tensor, sizes rounded up to 256 bytes. A tensor larger than one binding is
+ * refused: the caller must split it (e.g. the lm_head in vocab chunks).
  */
 export function planArena(name: string, specs: readonly TensorSpec[], limits: ArenaLimits): ArenaLayout {
   const align = Math.max(256, limits.minStorageBufferOffsetAlignment);
-  const maxBuf = Math.floor(limits.maxBufferSize / align) * align;
   const buffers: number[] = [];
   const placements: Placement[] = [];
   const seen = new Set<string>();
@@ -58,14 +62,8 @@ export function planArena(name: string, specs: readonly TensorSpec[], limits: Ar
         `tensor ${s.name} [${s.shape}] (${formatBytes(bytes)}) must be split into chunks that fit one binding`,
       );
     }
-    const padded = alignUp(Math.max(bytes, 4), align);
-    let b = buffers.length - 1;
-    if (b < 0 || buffers[b] + padded > maxBuf) {
-      buffers.push(0);
-      b++;
-    }
-    placements.push({ spec: { ...s, dtype }, bytes, buffer: b, offset: buffers[b] });
-    buffers[b] += padded;
+    placements.push({ spec: { ...s, dtype }, bytes, buffer: buffers.length, offset: 0 });
+    buffers.push(alignUp(Math.max(bytes, 4), align));
   }
   return { name, buffers, placements, totalBytes: buffers.reduce((a, b) => a + b, 0) };
 }
@@ -85,7 +83,7 @@ export class Arena {
     usage = STORAGE_COPY,
   ) {
     for (const [i, size] of layout.buffers.entries()) {
-      this.gpuBuffers.push(gpu.createBuffer(`${layout.name}#${i}`, size, usage, category));
+      this.gpuBuffers.push(gpu.createBuffer(`${layout.name}:${layout.placements[i].spec.name}`, size, usage, category));
     }
     for (const p of layout.placements) {
       this.tensors.set(p.spec.name, {

@@ -36,7 +36,7 @@ describe('the WebGPU runtime', () => {
     const before = gpu.memory.current;
     const arena = Arena.create(gpu, 'acts', [{ name: 'x', shape: [3, 5] }, { name: 'y', shape: [100] }], 'activations');
     expect(gpu.memory.current - before).toBe(256 + 512);
-    expect(arena.describe()).toBe('acts: 768 B in 1 buffer(s), 2 tensors'); // 60 B and 400 B, each padded to a multiple of 256
+    expect(arena.describe()).toBe('acts: 768 B in 2 buffer(s), 2 tensors'); // 60 B and 400 B, each padded to a multiple of 256
     expect(gpu.memory.peak).toBeGreaterThanOrEqual(gpu.memory.current);
     gpu.write(arena.get('y'), new Float32Array(100).fill(2));
     expect(Array.from(await gpu.read(arena.get('y')))).toEqual(new Array(100).fill(2));

@@ -86,7 +86,16 @@ export function quantizeDequantize(w: ArrayLike<number>, table: ArrayLike<number
     for (let e = b * block; e < Math.min(n, (b + 1) * block); e++) {
       const x = absmax > 0 ? w[e] / absmax : 0;
       let best = 0;
-      for (let c = 1; c < table.length; c++) if (Math.abs(x - table[c]) < Math.abs(x - table[best])) best = c;
+      if (table.length === 256) {
+        // int8: the kernel computes round(x·127) in f32 with ties to even; do exactly that, since
+        // BF16 weights land on exact half-steps often enough to matter.
+        const y = Math.fround(Math.fround(Math.fround(w[e]) / Math.fround(absmax)) * 127);
+        const f = Math.floor(y);
+        const rounded = y - f === 0.5 ? (f % 2 === 0 ? f : f + 1) : Math.round(y);
+        best = Math.max(-127, Math.min(127, rounded)) + 128;
+      } else {
+        for (let c = 1; c < table.length; c++) if (Math.abs(x - table[c]) < Math.abs(x - table[best])) best = c;
+      }
       codes[e] = best;
       deq[e] = table[best] * absmax;
     }

@@ -5,15 +5,15 @@ import { planArena } from '../../src/gpu/arena';
 const limits = { maxBufferSize: 4096, maxStorageBufferBindingSize: 2048, minStorageBufferOffsetAlignment: 256 };
 
 describe('planArena', () => {
-  it('aligns every tensor to 256 bytes and splits buffers at maxBufferSize', () => {
+  it('gives every tensor its own buffer, rounded up to 256 bytes', () => {
     const plan = planArena('a', [
       { name: 'x', shape: [10] }, // 40 B → 256
       { name: 'y', shape: [500] }, // 2000 B → 2048
-      { name: 'z', shape: [500] }, // 2000 B → 2048: 2304 + 2048 > 4096, so a new buffer
+      { name: 'z', shape: [2], dtype: 'u32' }, // 8 B → 256
     ], limits);
-    expect(plan.placements.map((p) => [p.buffer, p.offset, p.bytes])).toEqual([[0, 0, 40], [0, 256, 2000], [1, 0, 2000]]);
-    expect(plan.buffers).toEqual([2304, 2048]);
-    expect(plan.totalBytes).toBe(4352);
+    expect(plan.placements.map((p) => [p.buffer, p.offset, p.bytes])).toEqual([[0, 0, 40], [1, 0, 2000], [2, 0, 8]]);
+    expect(plan.buffers).toEqual([256, 2048, 256]);
+    expect(plan.totalBytes).toBe(2560);
   });
 
   it('refuses a tensor larger than one binding, naming it and what to do', () => {

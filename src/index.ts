@@ -1,0 +1,92 @@
+// entrotune's public API: used the same way by the page's worker, the CLI and the tests.
+
+import { EntrotuneError } from './errors';
+import type { Gpu } from './gpu/device';
+import type { Quant } from './kernels/qweight';
+import type { ByteSource } from './model/bytes';
+import { parameterCount } from './model/config';
+import { defaultQuant, indexWeights, loadConfig, loadWeights, type LoadProgress } from './model/load';
+import { loadAdapter } from './model/lora';
+import { Model } from './model/model';
+import { openModel, parseModelSource, type ModelCache, type ModelSource, type DownloadProgress } from './model/sources';
+import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
+
+export { createDevice, Gpu } from './gpu/device';
+export type { CreateDeviceOptions, AdapterSummary } from './gpu/device';
+export * from './errors';
+export { Model } from './model/model';
+export type { GenerateOptions, GenerateResult } from './model/model';
+export type { ModelConfig } from './model/config';
+export { fromHfConfig, parameterCount, weightShapes } from './model/config';
+export type { LoadProgress, LoadReport } from './model/load';
+export type { Quant } from './kernels/qweight';
+export { parseModelSource } from './model/sources';
+export type { ModelSource, ModelCache } from './model/sources';
+export type { Tokenizer, ChatMessage } from './tokenizer/tokenizer';
+export { formatBytes } from './gpu/memory';
+
+/** A PEFT adapter: a folder/URL/repo like a model source, or its two files already at hand. */
+export type AdapterSource = ModelSource | string | { config: unknown; weights: ByteSource };
+
+export interface LoadModelOptions {
+  /** Base-weight format; default: `none` (exact f32) under 100M parameters, `nf4` above. */
+  quant?: Quant;
+  /** Format of the embedding and lm_head: default the same as `quant` (NF4 keeps 0.56 B/param);
+   *  `int8` or `none` keep the full-vocabulary distribution (entropy) closer to the original. */
+  embedQuant?: Quant;
+  adapter?: AdapterSource;
+  /** Longest prompt + generation this instance will run (default: min(config, 4096)). */
+  contextLength?: number;
+  onProgress?: (p: LoadProgress | (DownloadProgress & { phase: 'download' })) => void;
+  /** Browser: the OPFS cache; Node: a directory cache; default none. */
+  cache?: ModelCache;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+}
+
+function toSource(s: ModelSource | string): ModelSource {
+  return typeof s === 'string' ? parseModelSource(s) : s;
+}
+
+async function readTokenizer(files: Awaited<ReturnType<typeof openModel>>): Promise<Tokenizer | null> {
+  if (!(await files.has('tokenizer.json'))) return null;
+  const cfg = (await files.has('tokenizer_config.json')) ? await files.json('tokenizer_config.json') : {};
+  const gen = (await files.has('generation_config.json')) ? await files.json('generation_config.json') : undefined;
+  return loadTokenizer(await files.json('tokenizer.json'), cfg, gen);
+}
+
+/** Load a model (config, tokenizer, weights, optional adapter) onto the GPU. */
+export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadModelOptions = {}): Promise<Model> {
+  const src = toSource(source);
+  const files = await openModel(src, {
+    onProgress: o.onProgress ? (p) => o.onProgress!({ ...p, phase: 'download' }) : undefined,
+    cache: o.cache,
+    signal: o.signal,
+    fetch: o.fetch,
+  });
+  const cfg = await loadConfig(files);
+  const tokenizer = await readTokenizer(files);
+  const index = await indexWeights(files, cfg);
+  const parameters = parameterCount(cfg);
+  const quant = o.quant ?? defaultQuant(parameters);
+  const { weights, report } = await loadWeights(gpu, cfg, index, quant, o.onProgress, o.embedQuant ?? quant);
+  let lora = null;
+  if (o.adapter) {
+    const a = o.adapter;
+    if (typeof a === 'object' && 'config' in a && 'weights' in a) {
+      lora = await loadAdapter(gpu, cfg, a.config, a.weights);
+    } else {
+      const af = await openModel(toSource(a as ModelSource | string), { cache: o.cache, signal: o.signal, fetch: o.fetch });
+      lora = await loadAdapter(gpu, cfg, await af.json('adapter_config.json'), await af.bytes('adapter_model.safetensors'));
+    }
+  }
+  const contextLength = Math.max(1, Math.min(o.contextLength ?? 4096, cfg.maxPositions));
+  const name = src.kind === 'hub' ? src.repo : src.kind === 'url' ? src.baseUrl : src.kind === 'dir' ? src.path : 'local files';
+  return new Model(gpu, cfg, tokenizer, weights, lora, { ...report, parameters, bytesPerParameter: report.weightBytes / parameters }, contextLength, name);
+}
+
+/** The tokenizer of a model, or a clear error if the model has none. */
+export function requireTokenizer(model: Model): Tokenizer {
+  if (!model.tokenizer) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'pass token ids instead of text, or use a model folder with tokenizer.json');
+  return model.tokenizer;
+}
