@@ -1,14 +1,14 @@
 // entrotune's public API: used the same way by the page's worker, the CLI and the tests.
 
-import { EntrotuneError } from './errors';
+import { CorruptFileError, EntrotuneError, UnsupportedModelError } from './errors';
 import type { Gpu } from './gpu/device';
 import type { Quant } from './kernels/qweight';
 import type { ByteSource } from './model/bytes';
-import { parameterCount } from './model/config';
+import { fromHfConfig, parameterCount, type ModelConfig } from './model/config';
 import { defaultQuant, indexWeights, loadConfig, loadWeights, type LoadProgress } from './model/load';
 import { loadAdapter } from './model/lora';
 import { Model } from './model/model';
-import { openModel, parseModelSource, type ModelCache, type ModelSource, type DownloadProgress } from './model/sources';
+import { openModel, parseModelSource, removeCachedModel, sourceId, type ModelCache, type ModelFiles, type ModelSource, type DownloadProgress } from './model/sources';
 import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
 
 export { createDevice, Gpu } from './gpu/device';
@@ -20,7 +20,7 @@ export type { ModelConfig } from './model/config';
 export { fromHfConfig, parameterCount, weightShapes } from './model/config';
 export type { LoadProgress, LoadReport } from './model/load';
 export type { Quant } from './kernels/qweight';
-export { parseModelSource } from './model/sources';
+export { parseModelSource, listCachedModels, removeCachedModel, memoryCache } from './model/sources';
 export type { ModelSource, ModelCache } from './model/sources';
 export type { Tokenizer, ChatMessage } from './tokenizer/tokenizer';
 export { formatBytes } from './gpu/memory';
@@ -48,7 +48,7 @@ function toSource(s: ModelSource | string): ModelSource {
   return typeof s === 'string' ? parseModelSource(s) : s;
 }
 
-async function readTokenizer(files: Awaited<ReturnType<typeof openModel>>): Promise<Tokenizer | null> {
+async function readTokenizer(files: ModelFiles): Promise<Tokenizer | null> {
   if (!(await files.has('tokenizer.json'))) return null;
   const cfg = (await files.has('tokenizer_config.json')) ? await files.json('tokenizer_config.json') : {};
   const gen = (await files.has('generation_config.json')) ? await files.json('generation_config.json') : undefined;
@@ -58,15 +58,26 @@ async function readTokenizer(files: Awaited<ReturnType<typeof openModel>>): Prom
 /** Load a model (config, tokenizer, weights, optional adapter) onto the GPU. */
 export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadModelOptions = {}): Promise<Model> {
   const src = toSource(source);
-  const files = await openModel(src, {
-    onProgress: o.onProgress ? (p) => o.onProgress!({ ...p, phase: 'download' }) : undefined,
-    cache: o.cache,
-    signal: o.signal,
-    fetch: o.fetch,
-  });
-  const cfg = await loadConfig(files);
-  const tokenizer = await readTokenizer(files);
-  const index = await indexWeights(files, cfg);
+  let cfg: ModelConfig, tokenizer: Tokenizer | null, index: Awaited<ReturnType<typeof indexWeights>>, files: ModelFiles;
+  try {
+    files = await openModel(src, {
+      onProgress: o.onProgress ? (p: DownloadProgress) => o.onProgress!({ ...p, phase: 'download' }) : undefined,
+      cache: o.cache,
+      signal: o.signal,
+      fetch: o.fetch,
+      checkConfig: (json) => void fromHfConfig(json),
+    });
+    cfg = await loadConfig(files);
+    tokenizer = await readTokenizer(files);
+    index = await indexWeights(files, cfg);
+  } catch (err) {
+    // A model that is corrupt or unsupported must not stay in the cache looking usable (a network
+    // failure keeps the finished files, so a retry resumes).
+    if (o.cache && (src.kind === 'hub' || src.kind === 'url') && (err instanceof CorruptFileError || err instanceof UnsupportedModelError)) {
+      await removeCachedModel(o.cache, sourceId(src)).catch(() => undefined);
+    }
+    throw err;
+  }
   const parameters = parameterCount(cfg);
   const quant = o.quant ?? defaultQuant(parameters);
   const { weights, report } = await loadWeights(gpu, cfg, index, quant, o.onProgress, o.embedQuant ?? quant);

@@ -519,6 +519,9 @@ export interface OpenModelOptions {
   signal?: AbortSignal;
   /** A Hugging Face access token for gated or private repositories (sent to the Hub only). */
   token?: string;
+  /** Called with config.json before any weight is downloaded: throw to refuse the model early
+   *  (an unsupported architecture should not cost a multi-GB download). */
+  checkConfig?: (config: unknown) => void;
 }
 
 /**
@@ -627,6 +630,7 @@ class HttpModel {
     if (kind === 'adapter') {
       weights.push('adapter_model.safetensors');
     } else {
+      this.o.checkConfig?.(await readJson((await this.cache.get(this.key('config.json')))!, 'config.json'));
       for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) await this.ensure(f, true);
       if (await this.cache.get(this.key('model.safetensors'))) {
         weights.push('model.safetensors');
