@@ -1,18 +1,26 @@
-// entrotune's command line. Subcommands grow with the issues; each prints progress as it goes and
-// exits non-zero with the error's message (and its HINT) on failure.
+// entrotune's command line. Each command prints progress on stderr as it goes and exits non-zero
+// with the error's message (and its HINT) on failure.
 
 import { createDevice } from './gpu/device';
 import { EntrotuneError } from './errors';
+import { generateCommand, GENERATE_USAGE } from './cli/generate';
+import { planCommand, PLAN_USAGE } from './cli/plan';
 
 const USAGE = `usage: entrotune <command> [options]
 
 commands:
+  generate    ${GENERATE_USAGE.replace(/\n/g, '\n              ')}
+  plan        ${PLAN_USAGE}
   device      print the WebGPU adapter, its limits and features
   help        this text`;
 
 async function main(argv: string[]): Promise<void> {
-  const [command = 'help'] = argv;
+  const [command = 'help', ...rest] = argv;
   switch (command) {
+    case 'generate':
+      return generateCommand(rest);
+    case 'plan':
+      return planCommand(rest);
     case 'device': {
       const gpu = await createDevice();
       console.log(gpu.describe());

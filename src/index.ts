@@ -5,10 +5,11 @@ import type { Gpu } from './gpu/device';
 import type { Quant } from './kernels/qweight';
 import type { ByteSource } from './model/bytes';
 import { fromHfConfig, parameterCount, type ModelConfig } from './model/config';
-import { defaultQuant, indexWeights, loadConfig, loadWeights, type LoadProgress } from './model/load';
+import { defaultQuant, indexWeights, loadConfig, loadWeights, weightTensors, type LoadProgress } from './model/load';
+import { destroyWeight } from './model/weights';
 import { loadAdapter } from './model/lora';
 import { Model } from './model/model';
-import { openModel, parseModelSource, removeCachedModel, sourceId, type ModelCache, type ModelFiles, type ModelSource, type DownloadProgress } from './model/sources';
+import { describeSource, openModel, parseModelSource, removeCachedModel, sourceId, type ModelCache, type ModelFiles, type ModelSource, type DownloadProgress } from './model/sources';
 import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
 
 export { createDevice, Gpu } from './gpu/device';
@@ -20,7 +21,8 @@ export type { ModelConfig } from './model/config';
 export { fromHfConfig, parameterCount, weightShapes } from './model/config';
 export type { LoadProgress, LoadReport } from './model/load';
 export type { Quant } from './kernels/qweight';
-export { parseModelSource, listCachedModels, removeCachedModel, memoryCache } from './model/sources';
+export { parseModelSource, listCachedModels, removeCachedModel, memoryCache, memoryFiles } from './model/sources';
+export type { ModelFiles } from './model/sources';
 export type { ModelSource, ModelCache } from './model/sources';
 export type { Tokenizer, ChatMessage } from './tokenizer/tokenizer';
 export { formatBytes } from './gpu/memory';
@@ -58,18 +60,15 @@ async function readTokenizer(files: ModelFiles): Promise<Tokenizer | null> {
 /** Load a model (config, tokenizer, weights, optional adapter) onto the GPU. */
 export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadModelOptions = {}): Promise<Model> {
   const src = toSource(source);
-  let cfg: ModelConfig, tokenizer: Tokenizer | null, index: Awaited<ReturnType<typeof indexWeights>>, files: ModelFiles;
   try {
-    files = await openModel(src, {
+    const files = await openModel(src, {
       onProgress: o.onProgress ? (p: DownloadProgress) => o.onProgress!({ ...p, phase: 'download' }) : undefined,
       cache: o.cache,
       signal: o.signal,
       fetch: o.fetch,
       checkConfig: (json) => void fromHfConfig(json),
     });
-    cfg = await loadConfig(files);
-    tokenizer = await readTokenizer(files);
-    index = await indexWeights(files, cfg);
+    return await loadModelFromFiles(gpu, files, describeSource(src), o);
   } catch (err) {
     // A model that is corrupt or unsupported must not stay in the cache looking usable (a network
     // failure keeps the finished files, so a retry resumes).
@@ -78,21 +77,34 @@ export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadM
     }
     throw err;
   }
+}
+
+/** Load from files already opened (memory, a synthetic model in the benchmark, a test). */
+export async function loadModelFromFiles(gpu: Gpu, files: ModelFiles, name: string, o: Omit<LoadModelOptions, 'cache' | 'fetch'> = {}): Promise<Model> {
+  const cfg = await loadConfig(files);
+  const tokenizer = await readTokenizer(files);
+  const index = await indexWeights(files, cfg);
   const parameters = parameterCount(cfg);
   const quant = o.quant ?? defaultQuant(parameters);
   const { weights, report } = await loadWeights(gpu, cfg, index, quant, o.onProgress, o.embedQuant ?? quant);
   let lora = null;
-  if (o.adapter) {
-    const a = o.adapter;
-    if (typeof a === 'object' && 'config' in a && 'weights' in a) {
-      lora = await loadAdapter(gpu, cfg, a.config, a.weights);
-    } else {
-      const af = await openModel(toSource(a as ModelSource | string), { cache: o.cache, signal: o.signal, fetch: o.fetch });
-      lora = await loadAdapter(gpu, cfg, await af.json('adapter_config.json'), await af.bytes('adapter_model.safetensors'));
+  try {
+    if (o.adapter) {
+      const a = o.adapter;
+      if (typeof a === 'object' && 'config' in a && 'weights' in a) {
+        lora = await loadAdapter(gpu, cfg, a.config, a.weights);
+      } else {
+        const af = await openModel(toSource(a as ModelSource | string), { signal: o.signal });
+        lora = await loadAdapter(gpu, cfg, await af.json('adapter_config.json'), await af.bytes('adapter_model.safetensors'));
+      }
     }
+  } catch (err) {
+    const { matrices, vectors } = weightTensors(weights);
+    for (const m of matrices) destroyWeight(gpu, m);
+    for (const v of vectors) gpu.destroyBuffer(v.buffer);
+    throw err;
   }
   const contextLength = Math.max(1, Math.min(o.contextLength ?? 4096, cfg.maxPositions));
-  const name = src.kind === 'hub' ? src.repo : src.kind === 'url' ? src.baseUrl : src.kind === 'dir' ? src.path : 'local files';
   return new Model(gpu, cfg, tokenizer, weights, lora, { ...report, parameters, bytesPerParameter: report.weightBytes / parameters }, contextLength, name);
 }
 

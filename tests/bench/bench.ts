@@ -9,6 +9,15 @@ import { firstMismatch } from '../reference/compare';
 import * as ref from '../reference/matmul';
 import { randomArray } from '../reference/random';
 import type { Tensor } from '../../src/gpu/tensor';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModelFromFiles, formatBytes, type ModelFiles, type Quant } from '../../src/index';
+import { inferencePlanTable } from '../../src/cli/plan';
+import { syntheticModelFiles } from './synthetic';
+
+// dist-node/bench.js runs from the repository's dist-node folder; tests/ is beside it.
+const here = join(dirname(fileURLToPath(import.meta.url)), '../tests/bench');
 
 /** Run `d` repeatedly in one submission until `minMs` have passed; returns seconds per run. */
 async function timeDispatch(gpu: Gpu, d: Dispatch, minMs = 400): Promise<number> {
@@ -59,6 +68,51 @@ async function benchMatmul(gpu: Gpu, sizes: [number, number, number][]): Promise
   }
 }
 
+/** Prefill and decode tokens/s and GPU bytes of a model (synthetic weights of a published shape, or a fixture). */
+async function benchModel(gpu: Gpu, name: string, files: ModelFiles, quant: Quant, T: number, decodeTokens: number): Promise<string> {
+  process.stderr.write(`  ${name}: loading…\n`);
+  const t0 = performance.now();
+  gpu.memory.resetPeak();
+  const before = gpu.memory.current;
+  const model = await loadModelFromFiles(gpu, files, name, { quant, contextLength: T + decodeTokens + 1 });
+  const loadS = (performance.now() - t0) / 1000;
+  const weights = gpu.memory.current - before;
+  process.stderr.write(`  ${name}: loaded in ${loadS.toFixed(1)} s, running…\n`);
+  const ids = Array.from({ length: T }, (_, i) => (i * 7919) % model.cfg.V);
+  await model.logits([ids], [[0, T - 1]]); // warm-up: builds the plan
+  const reps = 3;
+  const t1 = performance.now();
+  for (let i = 0; i < reps; i++) await model.logits([ids], [[0, T - 1]]);
+  const prefill = (reps * T) / ((performance.now() - t1) / 1000);
+  const gen = await model.generate(ids.slice(0, 8), { maxNewTokens: decodeTokens, stopTokens: [] });
+  const decode = gen.ids.length / gen.decodeSeconds;
+  const peak = gpu.memory.peak - before;
+  model.dispose();
+  return `| ${name} | ${quant} | ${model.report.bytesPerParameter.toFixed(3)} | ${loadS.toFixed(1)} s | ${formatBytes(weights)} | ${formatBytes(peak)} | ${prefill.toFixed(1)} | ${decode.toFixed(1)} |`;
+}
+
+async function benchModels(gpu: Gpu, full: boolean): Promise<void> {
+  console.log(`\nmodel forward (prefill T=${full ? 512 : 32}, B=1, logits at the last position; greedy decode with the KV cache)`);
+  console.log('| model | quant | B/param | load | weights | peak GPU bytes | prefill tok/s | decode tok/s |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const tiny = join(here, '../fixtures/tiny/llama');
+  const { nodeDirFiles } = await import('../../src/model/node-files');
+  console.log(await benchModel(gpu, 'tiny llama fixture', await nodeDirFiles(tiny), 'none', 32, 16));
+  // A software adapter (~0.2 GFLOP/s) would need minutes per token of a 135M model: only --full.
+  const configs = full ? ['SmolLM2-135M-Instruct', 'Qwen2.5-0.5B-Instruct', 'Llama-3.2-1B-Instruct'] : [];
+  for (const c of configs) {
+    const json = JSON.parse(readFileSync(join(here, `../fixtures/configs/${c}.json`), 'utf8'));
+    console.log(await benchModel(gpu, `${c} (synthetic weights)`, syntheticModelFiles(json), 'nf4', full ? 512 : 16, full ? 64 : 4));
+  }
+}
+
+function planTables(): void {
+  const dir = join(here, '../fixtures/configs');
+  const configs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), json: JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown }));
+  console.log('\nmemory planner, inference in nf4 from config.json alone (WebGPU default limits: 128 MiB per binding)');
+  console.log(inferencePlanTable(configs, 'nf4', 1, 1024, 1024));
+}
+
 async function main(): Promise<void> {
   const gpu = await createDevice();
   console.log(`entrotune bench — ${new Date().toISOString()}`);
@@ -68,6 +122,8 @@ async function main(): Promise<void> {
     ? [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [1024, 4864, 896]]
     : [[64, 64, 64], [128, 128, 128], [256, 256, 256], [128, 576, 576]];
   await benchMatmul(gpu, sizes);
+  await benchModels(gpu, full);
+  planTables();
   gpu.destroy();
 }
 

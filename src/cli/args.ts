@@ -1,0 +1,45 @@
+// Small helpers for the CLI: typed options with clear errors, progress lines on stderr.
+
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EntrotuneError } from '../errors';
+import { formatBytes } from '../gpu/memory';
+import type { Quant } from '../kernels/qweight';
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
+  } catch (err) {
+    throw new EntrotuneError((err as Error).message, usage);
+  }
+}
+
+export function num(v: string | undefined, name: string, fallback: number, check: (n: number) => boolean = Number.isFinite): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!check(n)) throw new EntrotuneError(`--${name} must be a valid number, got "${v}"`);
+  return n;
+}
+
+export function quant(v: string | undefined): Quant | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'nf4' && v !== 'int8' && v !== 'none') throw new EntrotuneError(`--quant must be nf4, int8 or none, got "${v}"`);
+  return v;
+}
+
+/** A progress line that rewrites itself on a terminal and prints every few seconds otherwise. */
+export function progressLine(): (text: string, final?: boolean) => void {
+  let last = 0;
+  const tty = process.stderr.isTTY;
+  return (text, final = false) => {
+    const now = Date.now();
+    if (!final && now - last < (tty ? 100 : 2000)) return;
+    last = now;
+    if (tty) process.stderr.write(`\r\x1b[K${text}${final ? '\n' : ''}`);
+    else process.stderr.write(`${text}\n`);
+  };
+}
+
+export function describeLoadProgress(p: { phase: string; bytes?: number; total?: number; file?: string; done?: number; tensor?: string }): string {
+  if (p.phase === 'download') return `downloading ${p.file}: ${formatBytes(p.bytes ?? 0)} / ${formatBytes(p.total ?? 0)}`;
+  return `loading weights ${p.done}/${p.total ?? '?'} ${p.tensor ?? ''}`;
+}

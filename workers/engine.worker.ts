@@ -1,0 +1,8 @@
+// The worker that owns the GPUDevice: the engine, exposed through comlink, with the OPFS model cache.
+import * as Comlink from 'comlink';
+import { LocalEngine } from '../src/engine';
+import { opfsCache } from '../src/model/opfs-cache';
+import { installErrorTransfer } from '../src/rpc';
+
+installErrorTransfer();
+Comlink.expose(new LocalEngine(async () => opfsCache()));
