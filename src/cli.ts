@@ -5,11 +5,13 @@ import { createDevice } from './gpu/device';
 import { EntrotuneError } from './errors';
 import { generateCommand, GENERATE_USAGE } from './cli/generate';
 import { planCommand, PLAN_USAGE } from './cli/plan';
+import { scoreCommand, SCORE_USAGE } from './cli/score';
 
 const USAGE = `usage: entrotune <command> [options]
 
 commands:
   generate    ${GENERATE_USAGE.replace(/\n/g, '\n              ')}
+  score       ${SCORE_USAGE.replace(/\n/g, '\n              ')}
   plan        ${PLAN_USAGE}
   device      print the WebGPU adapter, its limits and features
   help        this text`;
@@ -19,6 +21,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'generate':
       return generateCommand(rest);
+    case 'score':
+      return scoreCommand(rest);
     case 'plan':
       return planCommand(rest);
     case 'device': {

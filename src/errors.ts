@@ -88,6 +88,20 @@ export class QuotaExceededError extends EntrotuneError {
   override readonly code = 'QUOTA_EXCEEDED';
 }
 
+/** A dataset file or row is not a usable multiple-choice question: names the file and the line (or row). */
+export class DatasetError extends EntrotuneError {
+  override readonly code = 'DATASET';
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    detail: string,
+    hint = 'fix or remove that row, or load the dataset with invalid rows skipped',
+    unit: 'line' | 'row' = 'line',
+  ) {
+    super(line === null ? `${file}: ${detail}` : `${file}, ${unit} ${line}: ${detail}`, hint);
+  }
+}
+
 const byCode: Record<string, { prototype: EntrotuneError }> = {
   ENTROTUNE: EntrotuneError,
   WEBGPU_UNAVAILABLE: WebGpuUnavailableError,
@@ -100,6 +114,7 @@ const byCode: Record<string, { prototype: EntrotuneError }> = {
   UNSUPPORTED_MODEL: UnsupportedModelError,
   DOWNLOAD: DownloadError,
   QUOTA_EXCEEDED: QuotaExceededError,
+  DATASET: DatasetError,
 };
 
 /** Later modules add their error classes here so they survive a worker boundary. */

@@ -113,3 +113,16 @@ export function requireTokenizer(model: Model): Tokenizer {
   if (!model.tokenizer) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'pass token ids instead of text, or use a model folder with tokenizer.json');
   return model.tokenizer;
 }
+
+// Datasets, prompts and scoring (single-token answer entropy).
+export { parseDataset, fetchHfDatasetRows, splitTrainTest, toJsonl } from './data/dataset';
+export type { Question } from './data/dataset';
+export { PROMPTS, promptMessages, encodePrompt, labelTokens } from './data/prompts';
+export type { PromptTemplate, LabelStyle } from './data/prompts';
+export { scoreDataset } from './score/score';
+export type { ScoreRecord, ScoreOptions, ScoreProgress } from './score/score';
+export { rocAuc, bootstrapAuc, splitByEntropy, entropyHistogram, accuracyInterval } from './score/analysis';
+export { analyzeScores, formatScoreReport } from './score/report';
+export type { ScoreReport } from './score/report';
+export { memoryStore, opfsStore, fileStore } from './score/store';
+export type { RecordStore } from './score/store';

@@ -7,6 +7,8 @@ import { EntrotuneError, ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
 import { ropeTable } from '../kernels/layers';
+import { entropyForward, gatherLabels } from '../kernels/entropy';
+import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
 import { destroyWeight } from './weights';
 import type { ModelConfig } from './config';
 import { ForwardPlan, KvCache, ropeInvFreq, type LoraWeights, type ModelWeights } from './llama';
@@ -37,8 +39,28 @@ export interface GenerateResult {
 
 const MAX_PLANS = 6;
 
+export interface NextTokenStats {
+  /** Entropy of the full-vocabulary distribution, nats, per row. */
+  entropy: Float32Array;
+  lse: Float32Array;
+  /** Greedy next token per row. */
+  greedy: Int32Array;
+  /** [B, J] logits of the label tokens. */
+  labelLogits: Float32Array;
+}
+
+/** The scoring head attached to a plan: entropy and label gathers over its logits. */
+interface Head {
+  J: number;
+  stats: Tensor;
+  picked: Tensor;
+  labels: Tensor;
+  dispatches: Dispatch[];
+}
+
 export class Model {
   private plans = new Map<string, ForwardPlan>();
+  private heads = new Map<ForwardPlan, Head>();
   private rope: Tensor;
   private cache: KvCache | null = null;
   private disposed = false;
@@ -81,15 +103,22 @@ export class Model {
       if (this.plans.size >= MAX_PLANS) {
         const [oldKey, old] = this.plans.entries().next().value!;
         this.plans.delete(oldKey);
-        old.destroy();
+        this.destroyPlan(old);
       }
     }
     this.plans.set(key, plan);
     return plan;
   }
 
+  private destroyPlan(plan: ForwardPlan): void {
+    const h = this.heads.get(plan);
+    if (h) this.destroyHead(h);
+    this.heads.delete(plan);
+    plan.destroy();
+  }
+
   private dropPlans(): void {
-    for (const p of this.plans.values()) p.destroy();
+    for (const p of this.plans.values()) this.destroyPlan(p);
     this.plans.clear();
   }
 
@@ -117,11 +146,62 @@ export class Model {
     return this.gpu.read(plan.logits);
   }
 
+  /**
+   * The first generated token's distribution at the end of each sequence, summarised on the GPU:
+   * entropy over the full vocabulary (nats), log-sum-exp, greedy token, and the logits of the
+   * given label tokens (for the entropy restricted to the options). Reads back 4 + J floats per row.
+   */
+  async nextTokenStats(batch: number[][], labelIds: number[]): Promise<NextTokenStats> {
+    this.check();
+    if (!labelIds.length) throw new ShapeError('nextTokenStats: no label tokens');
+    for (const id of labelIds) if (!(id >= 0 && id < this.cfg.V)) throw new ShapeError(`nextTokenStats: label token ${id} is outside the vocabulary`);
+    const B = batch.length;
+    // Pad T up to a multiple of 32 so batches of similar length share one plan.
+    const T = Math.min(this.contextLength, Math.ceil(Math.max(...batch.map((s) => s.length)) / 32) * 32);
+    if (batch.some((s) => s.length > this.contextLength)) throw new ShapeError(`nextTokenStats: a prompt exceeds the context length ${this.contextLength}`, 'load the model with a larger contextLength');
+    const ids = new Uint32Array(B * T);
+    batch.forEach((s, b) => {
+      if (!s.length) throw new ShapeError(`nextTokenStats: sequence ${b} is empty`);
+      ids.set(s, b * T);
+    });
+    const positions = Uint32Array.from(batch, (s, b) => b * T + s.length - 1);
+    const plan = await this.plan(B, T, B, null);
+    const J = labelIds.length;
+    let h = this.heads.get(plan);
+    if (!h || h.J !== J) {
+      if (h) this.destroyHead(h);
+      const stats = this.gpu.tensor('next-stats', [B, 4], 'f32', 'activations');
+      const picked = this.gpu.tensor('next-labels', [B, J], 'f32', 'activations');
+      const labels = this.gpu.tensor('label-ids', [J], 'u32', 'activations');
+      const dispatches = [await entropyForward(this.gpu, stats, plan.logits, B, this.cfg.V), await gatherLabels(this.gpu, picked, plan.logits, labels, B, this.cfg.V, J)];
+      h = { J, stats, picked, labels, dispatches };
+      this.heads.set(plan, h);
+    }
+    this.gpu.write(h.labels, Uint32Array.from(labelIds));
+    const enc = this.gpu.device.createCommandEncoder({ label: 'next-token stats' });
+    await plan.run(ids, positions, 0, enc);
+    record(enc, h.dispatches);
+    this.gpu.device.queue.submit([enc.finish()]);
+    const st = await this.gpu.read(h.stats);
+    const picked = await this.gpu.read(h.picked);
+    return {
+      entropy: Float32Array.from({ length: B }, (_, b) => st[b * 4]),
+      lse: Float32Array.from({ length: B }, (_, b) => st[b * 4 + 1]),
+      greedy: Int32Array.from({ length: B }, (_, b) => st[b * 4 + 2]),
+      labelLogits: picked,
+    };
+  }
+
+  private destroyHead(h: Head): void {
+    for (const d of h.dispatches) releaseDispatch(this.gpu, d);
+    for (const t of [h.stats, h.picked, h.labels]) this.gpu.destroyBuffer(t.buffer);
+  }
+
   private kvCache(S: number): KvCache {
     if (!this.cache || this.cache.S < S) {
       // Grow in powers of two so a conversation does not reallocate every turn.
       const cap = Math.min(this.contextLength, 2 ** Math.ceil(Math.log2(Math.max(S, 256))));
-      for (const [k, p] of this.plans) if (k.endsWith(`x${this.cache?.S}`)) { p.destroy(); this.plans.delete(k); }
+      for (const [k, p] of this.plans) if (k.endsWith(`x${this.cache?.S}`)) { this.destroyPlan(p); this.plans.delete(k); }
       this.cache?.destroy();
       this.cache = new KvCache(this.gpu, this.cfg, 1, cap);
     }

@@ -12,7 +12,7 @@ import type { Tensor } from '../../src/gpu/tensor';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModelFromFiles, formatBytes, type ModelFiles, type Quant } from '../../src/index';
+import { loadModelFromFiles, formatBytes, parseDataset, scoreDataset, type ModelFiles, type Quant } from '../../src/index';
 import { inferencePlanTable } from '../../src/cli/plan';
 import { syntheticModelFiles } from './synthetic';
 
@@ -106,6 +106,20 @@ async function benchModels(gpu: Gpu, full: boolean): Promise<void> {
   }
 }
 
+/** Questions/s of entropy scoring (prompt prefill + GPU entropy reduction) on a fixture model. */
+async function benchScoring(gpu: Gpu): Promise<void> {
+  const { nodeDirFiles } = await import('../../src/model/node-files');
+  const model = await loadModelFromFiles(gpu, await nodeDirFiles(join(here, '../fixtures/tiny/llama')), 'tiny llama fixture', { quant: 'none' });
+  const { questions } = parseDataset(readFileSync(join(here, '../fixtures/data/arith-sample.jsonl'), 'utf8'), 'arith-sample.jsonl');
+  await scoreDataset(model, questions.slice(0, 8), { batchSize: 8 }); // warm-up: plans
+  const t0 = performance.now();
+  const records = await scoreDataset(model, questions, { batchSize: 8 });
+  const secs = (performance.now() - t0) / 1000;
+  const tokens = records.reduce((s, r) => s + r.promptTokens, 0);
+  console.log(`\nentropy scoring, tiny llama fixture, ${questions.length} questions of the sample dataset, batch 8: ${(questions.length / secs).toFixed(2)} questions/s (${(tokens / secs).toFixed(0)} prompt tokens/s)`);
+  model.dispose();
+}
+
 function planTables(): void {
   const dir = join(here, '../fixtures/configs');
   const configs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), json: JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown }));
@@ -123,6 +137,7 @@ async function main(): Promise<void> {
     : [[64, 64, 64], [128, 128, 128], [256, 256, 256], [128, 576, 576]];
   await benchMatmul(gpu, sizes);
   await benchModels(gpu, full);
+  await benchScoring(gpu);
   planTables();
   gpu.destroy();
 }

@@ -1,0 +1,70 @@
+// The score CLI end to end on a fixture model and the committed sample dataset, and a run killed
+// midway (SIGKILL) that resumes without re-scoring what it had finished.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '../..');
+const CLI = join(ROOT, 'dist-node/cli.js');
+const MODEL = join(ROOT, 'tests/fixtures/tiny/llama');
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--ssr', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'ignore' });
+}, 120_000);
+
+describe('entrotune score', () => {
+  it('scores the sample dataset and writes scores, splits and the report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'entrotune-score-'));
+    const r = await run(['score', '--model', MODEL, '--data', 'tests/fixtures/data/arith-sample.jsonl', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ROC AUC/);
+    expect(r.stdout).toMatch(/\| easy \|/);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const n = lines(join(ROOT, 'tests/fixtures/data/arith-sample.jsonl')).length;
+    expect(report.total).toBe(n);
+    expect(lines(join(out, 'scores.jsonl'))).toHaveLength(n);
+    const split = ['easy', 'medium', 'hard'].flatMap((b) => lines(join(out, `${b}.jsonl`)).map((l) => JSON.parse(l).id));
+    expect(new Set(split).size).toBe(split.length); // disjoint
+    expect(split.length).toBe(report.valid); // covering every valid example
+  });
+
+  it('resumes a run killed midway without re-scoring finished examples', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'entrotune-resume-'));
+    const data = join(out, 'many.jsonl');
+    writeFileSync(data, Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: `m${i}`, question: `What is ${i} + ${i % 7}?`, options: [`${2 * i}`, `${i + (i % 7)}`, `${i}`, `${i + 1}`], answer_index: 1, subject: i % 2 ? 'odd' : 'even' })).join('\n') + '\n');
+    const scores = join(out, 'scores.jsonl');
+    const p = spawn(process.execPath, [CLI, 'score', '--model', MODEL, '--data', data, '--out', out, '--batch', '2'], { cwd: ROOT });
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => {
+        if (lines(scores).length >= 6) { clearInterval(t); p.kill('SIGKILL'); resolve(); }
+      }, 5);
+      p.on('close', () => { clearInterval(t); reject(new Error('the run finished before it could be killed')); });
+    });
+    await new Promise((r) => p.on('close', r));
+    const before = lines(scores);
+    expect(before.length).toBeGreaterThanOrEqual(6);
+    expect(before.length).toBeLessThan(60);
+    const r = await run(['score', '--model', MODEL, '--data', data, '--out', out, '--batch', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const done = before.filter((l) => { try { JSON.parse(l); return true; } catch { return false; } }).length;
+    expect(r.stderr).toContain(`resuming: ${done} of 60 already scored`);
+    const after = lines(scores);
+    expect(after).toHaveLength(60);
+    expect(after.slice(0, done)).toEqual(before.slice(0, done)); // finished lines untouched
+    expect(new Set(after.map((l) => JSON.parse(l).id)).size).toBe(60); // nothing scored twice
+  });
+});
