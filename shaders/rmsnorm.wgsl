@@ -2,13 +2,19 @@
 //
 //   rmsnorm_forward   y[r, c] = x[r, c] · rstd[r] · w[c],  rstd[r] = 1 / sqrt(Σ_c x[r,c]² / W + eps)
 //
+//   rmsnorm_backward  dx[r, c] (= or += when p.accumulate) = rstd·w[c]·dy[r,c] − rstd³/W · x[r,c] · Σ_k w[k]·dy[r,k]·x[r,k]
+//   rmsnorm_backward_weight  dw[c] += Σ_r dy[r,c] · x[r,c] · rstd[r]       (full fine-tuning only)
+//
 // Used for the layer norms (rows = tokens, W = C) and for Qwen3's per-head q_norm/k_norm
 // (rows = tokens·heads, W = HS). rstd is saved for the backward pass.
-// Bindings: 0 params, 1 y [R, W] (=), 2 rstd [R] (=), 3 x [R, W], 4 w [W].
-// Dispatch: (min(R, 65535), ceil(R / 65535), 1) workgroups of 256; one row per workgroup.
+// Bindings: forward 0 params, 1 y [R, W] (=), 2 rstd [R] (=), 3 x [R, W], 4 w [W];
+//           backward 0 params, 1 dx [R, W] (= or +=: the residual stream accumulates), 2 dy, 3 x, 4 w, 5 rstd;
+//           backward_weight 0 params, 1 dw [W] (+=), 2 dy, 3 x, 4 rstd.
+// Dispatch: forward/backward (min(R, 65535), ceil(R / 65535), 1) workgroups of 256, one row each;
+//           backward_weight 1-D over W columns, each looping over the R rows.
 // y may alias nothing; x is read twice (sum of squares, then scale): 12 bytes/element moved.
 
-struct Params { R: u32, W: u32, eps: f32 }
+struct Params { R: u32, W: u32, eps: f32, accumulate: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -34,4 +40,46 @@ fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
   let s = inverseSqrt(partial[0] / f32(p.W) + p.eps);
   if (lid == 0u) { rstd[r] = s; }
   for (var c = lid; c < p.W; c += 256u) { y[base + c] = x[base + c] * s * w[c]; }
+}
+
+// ---- backward -----------------------------------------------------------------------------------
+
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> bx: array<f32>;
+@group(0) @binding(4) var<storage, read> bw: array<f32>;
+@group(0) @binding(5) var<storage, read> brstd: array<f32>;
+
+@compute @workgroup_size(256)
+fn rmsnorm_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = wg.x + wg.y * nwg.x;
+  if (r >= p.R) { return; }
+  let base = r * p.W;
+  // Σ_k w·dy·x over the row
+  var acc = 0.0;
+  for (var c = lid; c < p.W; c += 256u) { acc += bw[c] * dy[base + c] * bx[base + c]; }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var width = 128u; width > 0u; width >>= 1u) {
+    if (lid < width) { partial[lid] += partial[lid + width]; }
+    workgroupBarrier();
+  }
+  let s = brstd[r];
+  let k = s * s * s * partial[0] / f32(p.W);
+  for (var c = lid; c < p.W; c += 256u) {
+    var g = s * bw[c] * dy[base + c] - k * bx[base + c];
+    if (p.accumulate == 1u) { g += dx[base + c]; }
+    dx[base + c] = g;
+  }
+}
+
+@group(0) @binding(4) var<storage, read> wrstd: array<f32>;
+
+@compute @workgroup_size(256)
+fn rmsnorm_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.W) { return; }
+  var acc = 0.0;
+  for (var r = 0u; r < p.R; r++) { acc += dy[r * p.W + c] * bx[r * p.W + c] * wrstd[r]; }
+  dx[c] += acc;
 }

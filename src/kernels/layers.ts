@@ -16,7 +16,25 @@ export async function rmsnormForward(gpu: Gpu, y: Tensor, rstd: Tensor, x: Tenso
   needElements('rmsnorm_forward', x, R * W);
   needElements('rmsnorm_forward', rstd, R);
   needElements('rmsnorm_forward', w, W);
-  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_forward' }, [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps]], gridPerItem(max(gpu), R));
+  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_forward' }, [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], gridPerItem(max(gpu), R));
+}
+
+/** dx[R,W] (= or +=) from dy, x, w and the saved rstd. */
+export async function rmsnormBackward(gpu: Gpu, dx: Tensor, dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, R: number, W: number, accumulate: boolean): Promise<Dispatch> {
+  needPositive('rmsnorm_backward', { R, W });
+  for (const t of [dx, dy, x]) needElements('rmsnorm_backward', t, R * W);
+  needElements('rmsnorm_backward', w, W);
+  needElements('rmsnorm_backward', rstd, R);
+  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward' }, [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], gridPerItem(max(gpu), R));
+}
+
+/** dw[W] += Σ_r dy·x·rstd (the norm's own weight; full fine-tuning). */
+export async function rmsnormBackwardWeight(gpu: Gpu, dw: Tensor, dy: Tensor, x: Tensor, rstd: Tensor, R: number, W: number): Promise<Dispatch> {
+  needPositive('rmsnorm_backward_weight', { R, W });
+  for (const t of [dy, x]) needElements('rmsnorm_backward_weight', t, R * W);
+  needElements('rmsnorm_backward_weight', dw, W);
+  needElements('rmsnorm_backward_weight', rstd, R);
+  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward_weight' }, [dw, dy, x, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', 1]], grid1d(max(gpu), W));
 }
 
 /** cos/sin table [P, HS]: row p = [cos(p·f_0) … cos(p·f_{HS/2−1}), sin(p·f_0) …], in float64 then f32. */
@@ -42,11 +60,27 @@ export async function ropeForward(gpu: Gpu, x: Tensor, table: Tensor, rows: numb
   return makeDispatch(gpu, { shader: 'rope', entry: 'rope_forward' }, [x, table], params, grid1d(max(gpu), (rows * H * HS) / 2));
 }
 
+/** In place on the gradient dx [rows, H, HS]: the inverse rotation. */
+export async function ropeBackward(gpu: Gpu, dx: Tensor, table: Tensor, rows: number, H: number, HS: number, T: number): Promise<Dispatch> {
+  needPositive('rope_backward', { rows, H, HS, T });
+  needElements('rope_backward', dx, rows * H * HS);
+  needElements('rope_backward', table, Math.min(T, rows) * HS);
+  const params = [['u32', rows], ['u32', H], ['u32', HS], ['u32', T], ['u32', 0]] as const;
+  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_backward' }, [dx, table], params, grid1d(max(gpu), (rows * H * HS) / 2));
+}
+
 /** h[n] = silu(gate) · up */
 export async function swigluForward(gpu: Gpu, h: Tensor, gate: Tensor, up: Tensor, n: number): Promise<Dispatch> {
   needPositive('swiglu_forward', { n });
   for (const t of [h, gate, up]) needElements('swiglu_forward', t, n);
   return makeDispatch(gpu, { shader: 'swiglu', entry: 'swiglu_forward' }, [h, gate, up], [['u32', n]], grid1d(max(gpu), n));
+}
+
+/** dgate, dup (=) from dh and the saved gate, up. */
+export async function swigluBackward(gpu: Gpu, dgate: Tensor, dup: Tensor, dh: Tensor, gate: Tensor, up: Tensor, n: number): Promise<Dispatch> {
+  needPositive('swiglu_backward', { n });
+  for (const t of [dgate, dup, dh, gate, up]) needElements('swiglu_backward', t, n);
+  return makeDispatch(gpu, { shader: 'swiglu', entry: 'swiglu_backward' }, [dgate, dup, dh, gate, up], [['u32', n]], grid1d(max(gpu), n));
 }
 
 export interface AttentionSizes {

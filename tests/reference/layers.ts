@@ -133,3 +133,37 @@ export function entropyForward(x: ArrayLike<number>): { H: number; lse: number; 
   for (let v = 0; v < x.length; v++) { const lp = x[v] - lse; H -= Math.exp(lp) * lp; }
   return { H, lse, argmax, max };
 }
+
+/** RMSNorm backward: dx (and dw) from dy, x, w. */
+export function rmsnormBackward(dy: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>, R: number, W: number, eps: number): { dx: Float64Array; dw: Float64Array } {
+  const dx = new Float64Array(R * W);
+  const dw = new Float64Array(W);
+  for (let r = 0; r < R; r++) {
+    let ss = 0;
+    for (let c = 0; c < W; c++) ss += x[r * W + c] ** 2;
+    const s = 1 / Math.sqrt(ss / W + eps);
+    let dot = 0;
+    for (let c = 0; c < W; c++) dot += w[c] * dy[r * W + c] * x[r * W + c];
+    for (let c = 0; c < W; c++) {
+      dx[r * W + c] = s * w[c] * dy[r * W + c] - (s ** 3 / W) * x[r * W + c] * dot;
+      dw[c] += dy[r * W + c] * x[r * W + c] * s;
+    }
+  }
+  return { dx, dw };
+}
+
+/** RoPE backward: the transposed rotation applied to dy. */
+export function ropeBackward(dy: ArrayLike<number>, invFreq: ArrayLike<number>, rows: number, H: number, HS: number, T: number): Float64Array {
+  return ropeForward(dy, Array.from(invFreq, (f) => -f), rows, H, HS, T);
+}
+
+export function swigluBackward(dh: ArrayLike<number>, gate: ArrayLike<number>, up: ArrayLike<number>): { dgate: Float64Array; dup: Float64Array } {
+  const n = gate.length;
+  const dgate = new Float64Array(n), dup = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = gate[i], s = 1 / (1 + Math.exp(-g));
+    dgate[i] = dh[i] * up[i] * s * (1 + g * (1 - s));
+    dup[i] = dh[i] * g * s;
+  }
+  return { dgate, dup };
+}
