@@ -90,3 +90,138 @@ fn linear_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     }
   }
 }
+
+// ── Row ranges, and the gradient to the input ─────────────────────────────────────────────────────
+//
+//   linear_forward_rows    Y[m, y_col0 + n] (=|+=) Σ_k X[m,k]                  · deq(W)[w_row0 + n, k]   n < N
+//   linear_backward_input  dX[m, k]         (=|+=) Σ_n dY[m, y_col0 + n]       · deq(W)[w_row0 + n, k]   n < N
+//
+// Both read rows [w_row0, w_row0 + N) of the bound chunk, so a caller can work on any row range of a
+// weight (the vocabulary passes of crossentropy.wgsl), not only on whole chunks: binding a sub-range
+// instead would need its offset to be a multiple of 256 bytes, i.e. of 4096 NF4 elements with their
+// scales, which a pass of arbitrary width does not meet. A range that spans two chunks is two launches
+// (src/kernels/qweight.ts splits it). The chunk itself starts on a block boundary, so e / 64 still
+// finds the scale of element e of the binding. No bias: the lm_head has none, and dX does not need it.
+// Since the weight is split by rows, the full dX of a chunked weight is the sum over its chunks: the
+// launcher's first dispatch writes with the caller's accumulate flag, the others add (+=).
+//
+// Bindings: 0 params (RowParams; it aliases binding 0 with Params, which is valid because no entry
+//           point uses both), 1 Y / dX (out), 2 X / dY, 3 W, 4 scale, 5 table. Binding 6 (bias) is not
+//           used, so `layout: 'auto'` leaves it out and the launchers pass five tensors.
+// Dispatch: linear_forward_rows   (ceil(N/64), ceil(M/64), 1) workgroups of 16×16;
+//           linear_backward_input (ceil(K/64), ceil(M/64), 1) workgroups of 16×16.
+// linear_backward_input is linear_forward with the reduction moved from k to n: a 64(m)×64(k) tile
+// of dX, slabs of 16 rows n. dY[m, n] is contiguous along n and W[n, k] along k, so each tile load
+// gives neighbouring invocations neighbouring addresses (coalesced). Napkin maths as linear_forward:
+// 2·M·N·K FLOPs; per 16-deep slab (64+64)·16 floats loaded for 64·64·16 FMAs = 32 FMAs per float
+// fetched; each quantised weight costs one word read and one table lookup, reused by 64 rows of dY.
+
+struct RowParams { M: u32, N: u32, K: u32, ldy: u32, y_col0: u32, accumulate: u32, w_row0: u32 }
+
+@group(0) @binding(0) var<uniform> q: RowParams;
+
+@compute @workgroup_size(16, 16, 1)
+fn linear_forward_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tid = lid.y * 16u + lid.x;
+  let row0 = wg.y * BM;   // first m of the tile
+  let col0 = wg.x * BN;   // first n of the tile (relative to w_row0)
+  var acc: array<array<f32, 4>, 4>;
+  for (var i = 0u; i < 4u; i++) { for (var j = 0u; j < 4u; j++) { acc[i][j] = 0.0; } }
+
+  let slabs = (q.K + BK - 1u) / BK;
+  for (var t = 0u; t < slabs; t++) {
+    let k0 = t * BK;
+    // 1024 elements of each tile, 4 per invocation; X [M,K] and W [rows,K] are contiguous along k.
+    for (var e = 0u; e < 4u; e++) {
+      let idx = tid + e * 256u;
+      let r = idx / BK;
+      let k = idx % BK;
+      var xv = 0.0;
+      if (row0 + r < q.M && k0 + k < q.K) { xv = X[(row0 + r) * q.K + k0 + k]; }
+      Xs[k][r] = xv;
+      var wv = 0.0;
+      if (col0 + r < q.N && k0 + k < q.K) { wv = weight((q.w_row0 + col0 + r) * q.K + k0 + k); }
+      Ws[k][r] = wv;
+    }
+    workgroupBarrier();
+    // acc[i][j] += X[row0 + lid.y + 16i, k] · W[col0 + lid.x + 16j, k] over the slab
+    for (var k = 0u; k < BK; k++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = Xs[k][lid.y + 16u * i]; }
+      for (var j = 0u; j < 4u; j++) { b[j] = Ws[k][lid.x + 16u * j]; }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0u; i < 4u; i++) {
+    let m = row0 + lid.y + 16u * i;
+    if (m >= q.M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = col0 + lid.x + 16u * j;
+      if (n >= q.N) { continue; }
+      let yi = m * q.ldy + q.y_col0 + n;
+      var v = acc[i][j];
+      if (q.accumulate == 1u) { v += Y[yi]; }
+      Y[yi] = v;
+    }
+  }
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn linear_backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  // Y is dX [M, K] (out), X is dY (rows q.ldy wide, this chunk's columns from q.y_col0).
+  let tid = lid.y * 16u + lid.x;
+  let row0 = wg.y * BM;   // first m of the tile
+  let col0 = wg.x * BN;   // first k of the tile
+  var acc: array<array<f32, 4>, 4>;
+  for (var i = 0u; i < 4u; i++) { for (var j = 0u; j < 4u; j++) { acc[i][j] = 0.0; } }
+
+  let slabs = (q.N + BK - 1u) / BK;
+  for (var t = 0u; t < slabs; t++) {
+    let n0 = t * BK;
+    for (var e = 0u; e < 4u; e++) {
+      let idx = tid + e * 256u;
+      // dY tile, 64 m × 16 n: invocation idx reads (m = idx / 16, n = idx % 16), contiguous along n.
+      let r = idx / BK;
+      let n = idx % BK;
+      var dy = 0.0;
+      if (row0 + r < q.M && n0 + n < q.N) { dy = X[(row0 + r) * q.ldy + q.y_col0 + n0 + n]; }
+      Xs[n][r] = dy;   // Xs[n][m]
+      // W tile, 16 n × 64 k: invocation idx reads (n = idx / 64, k = idx % 64), contiguous along k.
+      let wn = idx / BN;
+      let wk = idx % BN;
+      var wv = 0.0;
+      if (n0 + wn < q.N && col0 + wk < q.K) { wv = weight((q.w_row0 + n0 + wn) * q.K + col0 + wk); }
+      Ws[wn][wk] = wv;   // Ws[n][k]
+    }
+    workgroupBarrier();
+    // acc[i][j] += dY[row0 + lid.y + 16i, n] · W[n, col0 + lid.x + 16j] over the slab
+    for (var n = 0u; n < BK; n++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) { a[i] = Xs[n][lid.y + 16u * i]; }
+      for (var j = 0u; j < 4u; j++) { b[j] = Ws[n][lid.x + 16u * j]; }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  for (var i = 0u; i < 4u; i++) {
+    let m = row0 + lid.y + 16u * i;
+    if (m >= q.M) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let k = col0 + lid.x + 16u * j;
+      if (k >= q.K) { continue; }
+      let xi = m * q.K + k;
+      var v = acc[i][j];
+      if (q.accumulate == 1u) { v += Y[xi]; }
+      Y[xi] = v;
+    }
+  }
+}

@@ -127,3 +127,11 @@ export async function scatterRows(gpu: Gpu, cache: Tensor, x: Tensor, B: number,
   needElements('scatter_rows', x, B * Tq * W);
   return makeDispatch(gpu, { shader: 'rows', entry: 'scatter_rows' }, [cache, x], [['u32', B * Tq], ['u32', W], ['u32', Tq], ['u32', S], ['u32', pos0]], grid1d(max(gpu), B * Tq * W));
 }
+
+/** out[idx[r],:] = x[r,:] for r < R (other rows of out untouched) */
+export async function scatterRowsIdx(gpu: Gpu, out: Tensor, x: Tensor, idx: Tensor, R: number, W: number): Promise<Dispatch> {
+  needPositive('scatter_rows_idx', { R, W });
+  needElements('scatter_rows_idx', x, R * W);
+  needElements('scatter_rows_idx', idx, R);
+  return makeDispatch(gpu, { shader: 'rows', entry: 'scatter_rows_idx' }, [out, x, idx], [['u32', R], ['u32', W], ['u32', 1], ['u32', 1], ['u32', 0]], grid1d(max(gpu), R * W));
+}

@@ -81,6 +81,11 @@ export class Model {
     gpu.write(this.rope, ropeTable(ropeInvFreq(cfg), contextLength));
   }
 
+  /** The RoPE cos/sin table [contextLength, HS] (training plans share it). */
+  get ropeTable(): Tensor {
+    return this.rope;
+  }
+
   private check(): void {
     if (this.disposed) throw new EntrotuneError('this model was disposed', 'load it again');
     this.gpu.assertAlive();

@@ -1,0 +1,173 @@
+// crossentropy.wgsl — next-token cross-entropy over a vocabulary too large for [N, V] logits.
+//
+// The caller walks the vocabulary in passes of Vc rows of the lm_head. Each pass recomputes logits
+// [N, Vc] for vocabulary rows [v0, v0 + Vc) into one reused scratch (linear_forward_rows), then:
+//
+//   ce_stats     (every pass, first walk) online log-sum-exp, per row n whose target is not IGNORE:
+//                  stats[n, 0] = m = max of the logits seen so far
+//                  stats[n, 1] = s = Σ exp(x − m) over the logits seen so far
+//                  stats[n, 2] = z = the target's logit, written by the pass that holds the target
+//                the pass with v0 = 0 starts from (m, s) = (−3e38, 0), the others merge into stats.
+//   ce_loss      (once, after the first walk) lse_n = m + ln s;  loss_n = lse_n − z  (= −ln softmax(x)_target)
+//                  stats[n, 3] = lse_n;  rowloss[n] = loss_n (0 for ignored rows)
+//                  count[0] = #valid rows, count[1] = 1 / count[0] (0 when no row is valid)
+//                  loss[0]  = Σ_n loss_n · count[1]   (mean over valid rows: PyTorch/HF `reduction='mean'`
+//                                                     with ignore_index; 0 rather than NaN for no valid row)
+//   ce_backward  (every pass, second walk) in place on the pass's recomputed logits:
+//                  g[n, v] = ∂loss/∂x[n, v0 + v] = (exp(x − lse_n) − [v0 + v == target_n]) · count[1]
+//                  (0 for ignored rows); the caller then adds g · W[v0 : v0 + Vc] to dh.
+//
+// Targets are u32; IGNORE = 0xffffffff marks a row without loss (PyTorch's −100: map it on the CPU).
+// A target must be < V or IGNORE: an out-of-range target is never found, so its z stays at whatever
+// the first pass left (0) — token ids are validated where the data set is read.
+// Merging two (m, s) summaries: M = max(m1, m2), s = s1·exp(m1 − M) + s2·exp(m2 − M); nothing is ever
+// exponentiated above 0, so no overflow, and an empty share (m = −3e38, s = 0) merges as a no-op.
+//
+// Bindings: ce_stats    0 params, 1 stats [N, 4] (read_write), 2 logits [N, Vc], 3 targets [N] (u32)
+//           ce_loss     0 params, 1 stats (read_write: writes column 3), 2 rowloss [N] (=), 3 loss [1] (=),
+//                       4 count [2] (=), 5 targets
+//           ce_backward 0 params, 1 logits [N, Vc] (in place, =), 2 stats, 3 targets, 4 count
+// Dispatch: ce_stats one 256-wide workgroup per row (rows folded into y past 65535);
+//           ce_loss one 256-wide workgroup; ce_backward a 1-D grid over N·Vc, invocations striding.
+// Napkin maths: ce_stats and ce_backward read (and ce_backward writes) 4 bytes per logit and do one
+// exp each: memory bound, small beside the lm_head products that make the logits (2·C FLOPs per
+// logit per walk). With a gradient the lm_head runs three times (two forward walks + dh), not two.
+
+struct Params { N: u32, Vc: u32, v0: u32 }
+
+const IGNORE: u32 = 0xffffffffu;
+const NEG: f32 = -3.0e38;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// ce_stats
+@group(0) @binding(1) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(2) var<storage, read> logits_in: array<f32>;
+@group(0) @binding(3) var<storage, read> targets: array<u32>;
+
+var<workgroup> wm: array<f32, 256>;
+var<workgroup> ws: array<f32, 256>;
+var<workgroup> wtarget: u32;
+
+@compute @workgroup_size(256)
+fn ce_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x + wg.y * nwg.x;
+  if (row >= p.N) { return; }   // uniform: the same for the whole workgroup
+  if (lid == 0u) { wtarget = targets[row]; }
+  let t = workgroupUniformLoad(&wtarget);
+  if (t == IGNORE) { return; }  // uniform too (workgroupUniformLoad), so the barriers below stay legal
+
+  // This invocation's summary of its strided share of the pass: v = lid, lid + 256, ...
+  let base = row * p.Vc;
+  var m = NEG;
+  var s = 0.0;
+  for (var v = lid; v < p.Vc; v += 256u) {
+    let x = logits_in[base + v];
+    if (x > m) {
+      s = s * exp(m - x) + 1.0;   // rescale what we have to the new maximum; x itself adds e^0
+      m = x;
+    } else {
+      s += exp(x - m);
+    }
+  }
+  wm[lid] = m;
+  ws[lid] = s;
+  workgroupBarrier();
+  // Tree merge of the 256 summaries (8 steps).
+  for (var w = 128u; w > 0u; w >>= 1u) {
+    if (lid < w) {
+      let m1 = wm[lid];
+      let m2 = wm[lid + w];
+      let mm = max(m1, m2);
+      ws[lid] = ws[lid] * exp(m1 - mm) + ws[lid + w] * exp(m2 - mm);
+      wm[lid] = mm;
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    // Merge the pass into the running summary of the earlier passes (none when v0 = 0).
+    var m0 = NEG;
+    var s0 = 0.0;
+    var z = 0.0;
+    if (p.v0 != 0u) {
+      m0 = stats[row * 4u];
+      s0 = stats[row * 4u + 1u];
+      z = stats[row * 4u + 2u];
+    }
+    let mm = max(m0, wm[0]);
+    stats[row * 4u] = mm;
+    stats[row * 4u + 1u] = s0 * exp(m0 - mm) + ws[0] * exp(wm[0] - mm);
+    if (t >= p.v0 && t - p.v0 < p.Vc) { z = logits_in[base + t - p.v0]; }
+    stats[row * 4u + 2u] = z;
+  }
+}
+
+// ce_loss
+@group(0) @binding(2) var<storage, read_write> rowloss: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> count: array<f32>;
+@group(0) @binding(5) var<storage, read> loss_targets: array<u32>;
+
+var<workgroup> wsum: array<f32, 256>;
+var<workgroup> wcount: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn ce_loss(@builtin(local_invocation_index) lid: u32) {
+  // One workgroup: N is a batch of tokens (thousands), so 256 invocations striding over it is plenty.
+  var sum = 0.0;
+  var cnt = 0.0;   // counts in f32 are exact up to 2^24 rows
+  for (var n = lid; n < p.N; n += 256u) {
+    var l = 0.0;
+    var lse = 0.0;
+    if (loss_targets[n] != IGNORE) {
+      lse = stats[n * 4u] + log(stats[n * 4u + 1u]);   // lse = m + ln s
+      l = lse - stats[n * 4u + 2u];                    // −ln softmax(x)_target = lse − z
+      sum += l;
+      cnt += 1.0;
+    }
+    stats[n * 4u + 3u] = lse;
+    rowloss[n] = l;
+  }
+  wsum[lid] = sum;
+  wcount[lid] = cnt;
+  workgroupBarrier();
+  for (var w = 128u; w > 0u; w >>= 1u) {
+    if (lid < w) {
+      wsum[lid] += wsum[lid + w];
+      wcount[lid] += wcount[lid + w];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    let c = wcount[0];
+    let inv = select(0.0, 1.0 / c, c > 0.0);
+    count[0] = c;
+    count[1] = inv;
+    loss[0] = wsum[0] * inv;
+  }
+}
+
+// ce_backward
+@group(0) @binding(1) var<storage, read_write> logits_io: array<f32>;
+@group(0) @binding(2) var<storage, read> bw_stats: array<f32>;
+@group(0) @binding(3) var<storage, read> bw_targets: array<u32>;
+@group(0) @binding(4) var<storage, read> bw_count: array<f32>;
+
+@compute @workgroup_size(256)
+fn ce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let inv = bw_count[1];
+  let total = p.N * p.Vc;
+  let stride = nwg.x * 256u;
+  for (var i = gid.x; i < total; i += stride) {
+    let n = i / p.Vc;
+    let v = i % p.Vc;
+    let t = bw_targets[n];
+    var g = 0.0;
+    if (t != IGNORE) {
+      // softmax(x)_v − onehot(target)_v, scaled by 1/count: the gradient of the mean loss.
+      let prob = exp(logits_io[i] - bw_stats[n * 4u + 3u]);
+      g = (prob - select(0.0, 1.0, p.v0 + v == t)) * inv;
+    }
+    logits_io[i] = g;
+  }
+}

@@ -1,0 +1,42 @@
+// Launcher for attention_backward.wgsl: the backward pass of causal GQA attention over a whole
+// sequence (pos0 = 0, S = T), rebuilding the probabilities from the forward's saved lse.
+// Outputs first, then inputs, then sizes.
+
+import { ShapeError } from '../errors';
+import type { Gpu } from '../gpu/device';
+import { makeDispatch, type Dispatch } from '../gpu/dispatch';
+import type { Tensor } from '../gpu/tensor';
+import { needElements, needPositive } from './check';
+
+export interface AttentionBackwardSizes {
+  B: number;
+  T: number;
+  NH: number;
+  NKV: number;
+  HS: number;
+}
+
+/**
+ * dq [B,T,NH,HS], dk/dv [B,T,NKV,HS] (all =) and the scratch D [B,NH,T] (= Σ_d dy·y) from
+ * dy, y [B,T,NH,HS], lse [B,NH,T], q [B,T,NH,HS], k/v [B,T,NKV,HS].
+ * Two dispatches, to be recorded in this order: dkv reads the D that dq writes.
+ */
+export async function attentionBackward(
+  gpu: Gpu, dq: Tensor, dk: Tensor, dv: Tensor, D: Tensor,
+  dy: Tensor, y: Tensor, lse: Tensor, q: Tensor, k: Tensor, v: Tensor,
+  sizes: AttentionBackwardSizes,
+): Promise<Dispatch[]> {
+  const { B, T, NH, NKV, HS } = sizes;
+  needPositive('attention_backward', { B, T, NH, NKV, HS });
+  if (HS > 256) throw new ShapeError(`attention_backward: head size ${HS} > 256 is not supported`);
+  if (NH % NKV) throw new ShapeError(`attention_backward: ${NH} heads are not a multiple of ${NKV} kv heads`);
+  for (const t of [dq, dy, y, q]) needElements('attention_backward', t, B * T * NH * HS);
+  for (const t of [dk, dv, k, v]) needElements('attention_backward', t, B * T * NKV * HS);
+  for (const t of [D, lse]) needElements('attention_backward', t, B * NH * T);
+  const params = [['u32', T], ['u32', NH], ['u32', NKV], ['u32', HS], ['f32', 1 / Math.sqrt(HS)]] as const;
+  const key = { shader: 'attention_backward' };
+  return [
+    await makeDispatch(gpu, { ...key, entry: 'attention_backward_dq' }, [dq, D, dy, y, lse, q, k, v], params, [T, NH, B]),
+    await makeDispatch(gpu, { ...key, entry: 'attention_backward_dkv' }, [dk, dv, dy, D, lse, q, k, v], params, [T, NKV, B]),
+  ];
+}

@@ -1,0 +1,219 @@
+// One LoRA training step's GPU work for a fixed batch shape, as a plan: forward, loss over the
+// trained positions (chunked cross-entropy, never [B,T,V] logits), and the hand-written backward,
+// with activations recomputed per layer (only the residual stream entering each layer is kept).
+//
+// Gradient convention (STYLE §7): LoRA gradients accumulate (+=) over micro-batches and are zeroed
+// by the trainer at the start of a step; activation gradients are overwritten (=), except the
+// residual stream dx, which every branch adds into. The frozen base has no gradient buffers.
+//
+// Letters: B batch, T tokens, BT = B·T rows, C hidden, NH/NKV heads, HS head size, I intermediate,
+// V vocabulary, N trained positions, r LoRA rank.
+
+import { ShapeError } from '../errors';
+import { Arena, type TensorSpec } from '../gpu/arena';
+import type { Gpu } from '../gpu/device';
+import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
+import type { Tensor } from '../gpu/tensor';
+import { attentionBackward } from '../kernels/attention-backward';
+import { scaleForward } from '../kernels/elementwise';
+import { attentionForward, gatherRows, rmsnormBackward, rmsnormForward, ropeBackward, ropeForward, scatterRowsIdx, swigluBackward, swigluForward } from '../kernels/layers';
+import { crossEntropy } from '../kernels/loss';
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul';
+import { embeddingForward, linearBackwardInput, linearForward } from '../kernels/qweight';
+import type { ModelConfig } from '../model/config';
+import { projectionShape, type LoraPair, type LoraTarget, type LoraWeights, type ModelWeights } from '../model/llama';
+
+export interface TrainShape {
+  B: number;
+  T: number;
+  /** Trained positions (rows whose next-token target is not ignored), padded up to a plan size. */
+  N: number;
+}
+
+/** Vocabulary rows per cross-entropy pass. */
+export const CE_CHUNK = 8192;
+
+/** Activations and gradients one plan allocates (the planner uses the same list). */
+export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number): TensorSpec[] {
+  const { C, I, NH, NKV, HS, L, V } = cfg;
+  const BT = s.B * s.T;
+  const specs: TensorSpec[] = [
+    { name: 'ids', shape: [BT], dtype: 'u32' },
+    { name: 'rows', shape: [s.N], dtype: 'u32' },
+    { name: 'targets', shape: [s.N], dtype: 'u32' },
+  ];
+  for (let l = 0; l <= L; l++) specs.push({ name: `x${l}`, shape: [BT, C] }); // residual entering layer l (x_L: final)
+  specs.push(
+    // one layer's recomputed activations
+    { name: 'h1', shape: [BT, C] }, { name: 'rstd1', shape: [BT] },
+    { name: 'q', shape: [BT, NH * HS] }, { name: 'k', shape: [BT, NKV * HS] }, { name: 'v', shape: [BT, NKV * HS] },
+    { name: 'qr', shape: [BT, NH * HS] }, { name: 'kr', shape: [BT, NKV * HS] }, // after q/k norm and RoPE
+    { name: 'rstdq', shape: [BT * NH] }, { name: 'rstdk', shape: [BT * NKV] },
+    { name: 'att', shape: [BT, NH * HS] }, { name: 'lse', shape: [s.B * NH * s.T] },
+    { name: 'xmid', shape: [BT, C] }, { name: 'h2', shape: [BT, C] }, { name: 'rstd2', shape: [BT] },
+    { name: 'gate', shape: [BT, I] }, { name: 'up', shape: [BT, I] }, { name: 'act', shape: [BT, I] },
+    // gradients
+    { name: 'dx', shape: [BT, C] }, { name: 'dh', shape: [BT, C] },
+    { name: 'dact', shape: [BT, I] }, { name: 'dgate', shape: [BT, I] }, { name: 'dup', shape: [BT, I] },
+    { name: 'datt', shape: [BT, NH * HS] }, { name: 'dq', shape: [BT, NH * HS] }, { name: 'dk', shape: [BT, NKV * HS] }, { name: 'dv', shape: [BT, NKV * HS] },
+    { name: 'dqn', shape: [BT, NH * HS] }, { name: 'dkn', shape: [BT, NKV * HS] }, { name: 'D', shape: [s.B * NH * s.T] },
+    // the loss head
+    { name: 'sel', shape: [s.N, C] }, { name: 'hsel', shape: [s.N, C] }, { name: 'rstdsel', shape: [s.N] },
+    { name: 'dhsel', shape: [s.N, C] }, { name: 'dsel', shape: [s.N, C] },
+    { name: 'ce_logits', shape: [s.N, Math.min(V, CE_CHUNK)] },
+    { name: 'ce_stats', shape: [s.N, 4] }, { name: 'ce_rowloss', shape: [s.N] }, { name: 'ce_loss', shape: [1] }, { name: 'ce_count', shape: [2] },
+  );
+  if (r) {
+    for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']) specs.push({ name: `u_${t}`, shape: [BT, r] });
+    specs.push({ name: 'du', shape: [BT, r] });
+  }
+  return specs;
+}
+
+export class LoraTrainPlan {
+  private dispatches: Dispatch[] = [];
+  /** Scalar loss (mean over trained positions) after run(). */
+  loss!: Tensor;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly cfg: ModelConfig,
+    readonly shape: TrainShape,
+    readonly acts: Arena,
+  ) {}
+
+  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights, grads: LoraWeights, rope: Tensor, shape: TrainShape): Promise<LoraTrainPlan> {
+    const { C, I, NH, NKV, HS, L, eps } = cfg;
+    const { B, T, N } = shape;
+    const BT = B * T;
+    const r = lora.r;
+    const acts = Arena.create(gpu, `training ${B}×${T}`, trainActivationSpecs(cfg, shape, r), 'activations');
+    const plan = new LoraTrainPlan(gpu, cfg, shape, acts);
+    const a = (n: string) => acts.get(n);
+    const out = plan.dispatches;
+    const add = (d: Dispatch | Dispatch[]) => out.push(...(Array.isArray(d) ? d : [d]));
+    const pair = (l: number, t: LoraTarget): [LoraPair, LoraPair] | null => {
+      const p = lora.layers[l]?.[t];
+      const g = grads.layers[l]?.[t];
+      return p && g ? [p, g] : null;
+    };
+
+    // y (=|+=) x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ; keeps u = x·Aᵀ for the backward pass.
+    const project = async (l: number, t: LoraTarget, y: Tensor, x: Tensor, accumulate: boolean) => {
+      add(await linearForward(gpu, y, x, w.layers[l][t], BT, { accumulate }));
+      const p = pair(l, t);
+      if (p) {
+        const { out: Nn, in: K } = projectionShape(cfg, t);
+        add(await matmulForward(gpu, a(`u_${t}`), x, p[0].A, BT, r, K)); //                    u = x·Aᵀ
+        add(await matmulForward(gpu, y, a(`u_${t}`), p[0].B, BT, Nn, r, { accumulate: true, alpha: lora.scale })); // y += s·u·Bᵀ
+      }
+    };
+    // dx (=|+=) dy·W + LoRA: dB += s·dyᵀ·u, du = s·dy·B, dA += duᵀ·x, dx += du·A. Undoes `project`.
+    const projectBack = async (l: number, t: LoraTarget, dx: Tensor, dy: Tensor, x: Tensor, accumulate: boolean) => {
+      add(await linearBackwardInput(gpu, dx, dy, w.layers[l][t], BT, { accumulate }));
+      const p = pair(l, t);
+      if (p) {
+        const { out: Nn, in: K } = projectionShape(cfg, t);
+        const [P, G] = p;
+        add(await matmulBackwardWeight(gpu, G.B, dy, a(`u_${t}`), BT, Nn, r, { accumulate: true, alpha: lora.scale })); // dB += s·dyᵀ·u
+        add(await matmulBackwardInput(gpu, a('du'), dy, P.B, BT, Nn, r, { alpha: lora.scale })); //                 du = s·dy·B
+        add(await matmulBackwardWeight(gpu, G.A, a('du'), x, BT, r, K, { accumulate: true })); //                   dA += duᵀ·x
+        add(await matmulBackwardInput(gpu, dx, a('du'), P.A, BT, r, K, { accumulate: true })); //                  dx += du·A
+      }
+    };
+
+    // The forward of layer l from x{l}: everything the backward needs, in the layer scratch.
+    const layerForward = async (l: number, xin: Tensor, xout: Tensor | null) => {
+      const Lw = w.layers[l];
+      add(await rmsnormForward(gpu, a('h1'), a('rstd1'), xin, Lw.attnNorm, BT, C, eps)); //   h1 = norm(x)
+      await project(l, 'q_proj', a('q'), a('h1'), false); //                                   q = h1·Wqᵀ
+      await project(l, 'k_proj', a('k'), a('h1'), false); //                                   k = h1·Wkᵀ
+      await project(l, 'v_proj', a('v'), a('h1'), false); //                                   v = h1·Wvᵀ
+      if (Lw.qNorm && Lw.kNorm) {
+        add(await rmsnormForward(gpu, a('qr'), a('rstdq'), a('q'), Lw.qNorm, BT * NH, HS, eps)); // Qwen3 per-head norms
+        add(await rmsnormForward(gpu, a('kr'), a('rstdk'), a('k'), Lw.kNorm, BT * NKV, HS, eps));
+      } else {
+        add(await scaleForward(gpu, a('qr'), a('q'), 1, BT * NH * HS)); //                      qr = q (RoPE works in place)
+        add(await scaleForward(gpu, a('kr'), a('k'), 1, BT * NKV * HS));
+      }
+      add(await ropeForward(gpu, a('qr'), rope, BT, NH, HS, T)); //                             rotate
+      add(await ropeForward(gpu, a('kr'), rope, BT, NKV, HS, T));
+      add(await attentionForward(gpu, a('att'), a('lse'), a('qr'), a('kr'), a('v'), { B, Tq: T, S: T, NH, NKV, HS, pos0: 0 }));
+      add(await scaleForward(gpu, a('xmid'), xin, 1, BT * C)); //                               xmid = x
+      await project(l, 'o_proj', a('xmid'), a('att'), true); //                                xmid += att·Woᵀ
+      add(await rmsnormForward(gpu, a('h2'), a('rstd2'), a('xmid'), Lw.mlpNorm, BT, C, eps)); // h2 = norm(xmid)
+      await project(l, 'gate_proj', a('gate'), a('h2'), false); //                             gate = h2·Wgᵀ
+      await project(l, 'up_proj', a('up'), a('h2'), false); //                                 up = h2·Wuᵀ
+      add(await swigluForward(gpu, a('act'), a('gate'), a('up'), BT * I)); //                  act = silu(gate)·up
+      if (xout) {
+        add(await scaleForward(gpu, xout, a('xmid'), 1, BT * C)); //                           x' = xmid
+        await project(l, 'down_proj', xout, a('act'), true); //                                x' += act·Wdᵀ
+      } else if (pair(l, 'down_proj')) {
+        // recomputing for the backward pass: only u = act·Aᵀ of the down projection is needed
+        add(await matmulForward(gpu, a('u_down_proj'), a('act'), pair(l, 'down_proj')![0].A, BT, r, I));
+      }
+    };
+
+    // Forward: the residual stream entering every layer is kept; the rest is recomputed later.
+    add(await embeddingForward(gpu, a('x0'), a('ids'), w.embed, BT)); //                        x0 = embed[ids]
+    for (let l = 0; l < L; l++) await layerForward(l, a(`x${l}`), a(`x${l + 1}`));
+
+    // Loss on the trained rows only: gather, final norm, chunked cross-entropy → dhsel.
+    add(await gatherRows(gpu, a('sel'), a(`x${L}`), a('rows'), N, C));
+    add(await rmsnormForward(gpu, a('hsel'), a('rstdsel'), a('sel'), w.norm, N, C, eps));
+    const ce = await crossEntropy(gpu, { h: a('hsel'), W: w.lmHead, targets: a('targets'), N, chunk: CE_CHUNK, dh: a('dhsel'), logits: a('ce_logits'), stats: a('ce_stats'), rowLoss: a('ce_rowloss'), loss: a('ce_loss'), count: a('ce_count') });
+    add(ce.dispatches);
+    plan.loss = ce.loss;
+    add(await rmsnormBackward(gpu, a('dsel'), a('dhsel'), a('sel'), w.norm, a('rstdsel'), N, C, false));
+    // dx = 0 except on the trained rows (the zeros are written by run()).
+    add(await scatterRowsIdx(gpu, a('dx'), a('dsel'), a('rows'), N, C));
+
+    // Backward, last layer first; each layer is recomputed from its input, then undone line by line.
+    for (let l = L - 1; l >= 0; l--) {
+      const Lw = w.layers[l];
+      const xin = a(`x${l}`);
+      await layerForward(l, xin, null);
+      await projectBack(l, 'down_proj', a('dact'), a('dx'), a('act'), false); //                undoes x' += act·Wdᵀ
+      add(await swigluBackward(gpu, a('dgate'), a('dup'), a('dact'), a('gate'), a('up'), BT * I)); // undoes act = silu(gate)·up
+      await projectBack(l, 'gate_proj', a('dh'), a('dgate'), a('h2'), false); //                undoes gate = h2·Wgᵀ
+      await projectBack(l, 'up_proj', a('dh'), a('dup'), a('h2'), true); //                     undoes up = h2·Wuᵀ
+      add(await rmsnormBackward(gpu, a('dx'), a('dh'), a('xmid'), Lw.mlpNorm, a('rstd2'), BT, C, true)); // undoes h2 = norm(xmid); dx is now d xmid
+      await projectBack(l, 'o_proj', a('datt'), a('dx'), a('att'), false); //                   undoes xmid += att·Woᵀ
+      add(await attentionBackward(gpu, a('dqn'), a('dkn'), a('dv'), a('D'), a('datt'), a('att'), a('lse'), a('qr'), a('kr'), a('v'), { B, T, NH, NKV, HS }));
+      add(await ropeBackward(gpu, a('dqn'), rope, BT, NH, HS, T)); //                            undoes the rotations
+      add(await ropeBackward(gpu, a('dkn'), rope, BT, NKV, HS, T));
+      let dq = a('dqn'), dk = a('dkn');
+      if (Lw.qNorm && Lw.kNorm) {
+        add(await rmsnormBackward(gpu, a('dq'), a('dqn'), a('q'), Lw.qNorm, a('rstdq'), BT * NH, HS, false)); // undoes the q/k norms
+        add(await rmsnormBackward(gpu, a('dk'), a('dkn'), a('k'), Lw.kNorm, a('rstdk'), BT * NKV, HS, false));
+        [dq, dk] = [a('dq'), a('dk')];
+      }
+      await projectBack(l, 'q_proj', a('dh'), dq, a('h1'), false); //                          undoes q, k, v = h1·Wᵀ
+      await projectBack(l, 'k_proj', a('dh'), dk, a('h1'), true);
+      await projectBack(l, 'v_proj', a('dh'), a('dv'), a('h1'), true);
+      add(await rmsnormBackward(gpu, a('dx'), a('dh'), xin, Lw.attnNorm, a('rstd1'), BT, C, true)); // undoes h1 = norm(x); dx is now d x{l}
+    }
+    return plan;
+  }
+
+  /** Write the batch, record the step's dispatches into `encoder` (not submitted). */
+  write(ids: Uint32Array, rows: Uint32Array, targets: Uint32Array): void {
+    const { B, T, N } = this.shape;
+    if (ids.length !== B * T || rows.length !== N || targets.length !== N) throw new ShapeError(`training batch does not fit the ${B}×${T} plan with ${N} trained positions`);
+    const gpu = this.gpu;
+    gpu.write(this.acts.get('ids'), ids);
+    gpu.write(this.acts.get('rows'), rows);
+    gpu.write(this.acts.get('targets'), targets);
+    gpu.write(this.acts.get('dx'), new Float32Array(B * T * this.cfg.C));
+  }
+
+  record(encoder: GPUCommandEncoder): void {
+    record(encoder, this.dispatches);
+  }
+
+  destroy(): void {
+    for (const d of this.dispatches) releaseDispatch(this.gpu, d);
+    this.dispatches = [];
+    this.acts.destroy();
+  }
+}

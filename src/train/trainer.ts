@@ -1,0 +1,302 @@
+// LoRA training over a frozen (possibly NF4) base: PEFT initialisation, the training plan per batch
+// shape, gradients accumulated over micro-batches, global-norm clipping, a NaN/Inf guard that skips
+// the step, AdamW with f32 states, warmup + cosine or constant learning rate.
+
+import { EntrotuneError, ShapeError } from '../errors';
+import type { Gpu } from '../gpu/device';
+import { releaseDispatch, run, type Dispatch } from '../gpu/dispatch';
+import type { Tensor } from '../gpu/tensor';
+import { adamwStep, updateAdamw, type AdamwStep } from '../kernels/adamw';
+import { reduceForward } from '../kernels/reduce';
+import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from '../model/llama';
+import { peftName } from '../model/lora';
+import type { Model } from '../model/model';
+import { rng } from '../util/random';
+import { LoraTrainPlan } from './lora-plan';
+
+/** Training defaults, each with its reason. */
+export const TRAIN_DEFAULTS = {
+  r: 8, //                  PEFT's default rank; enough for task adaptation of small models
+  alpha: 16, //             alpha = 2r, the common QLoRA setting (scale 2)
+  dropout: 0, //            dropout on the LoRA input is not implemented yet; 0 is exact
+  targets: [...LORA_TARGETS] as LoraTarget[], // every linear layer, as QLoRA recommends
+  lr: 2e-4, //              the QLoRA paper's rate for 7B-and-smaller models
+  weightDecay: 0, //        PEFT/TRL default for LoRA
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  gradClip: 1.0, //         global-norm clipping, TRL's default
+  warmupSteps: 0,
+  schedule: 'cosine' as 'cosine' | 'constant',
+  totalSteps: 100,
+  minLrRatio: 0, //          cosine decays to lr·minLrRatio
+  seed: 0,
+};
+
+export type TrainConfig = typeof TRAIN_DEFAULTS;
+
+/** A batch of token sequences with HF-style labels: labels[b][t] is the target at position t
+ *  (−100 = not trained); the loss at position t predicts labels[b][t + 1] (HF's shift). */
+export interface TrainBatch {
+  tokens: number[][];
+  labels: number[][];
+}
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  skipped: boolean;
+  tokens: number;
+}
+
+const IGNORE = 0xffffffff;
+
+/** PEFT's init: A ~ kaiming_uniform(a=√5) = U(−1/√in, 1/√in), B = 0. */
+export function initLora(gpu: Gpu, model: Model, c: Pick<TrainConfig, 'r' | 'alpha' | 'targets' | 'seed'>): LoraWeights {
+  const random = rng(c.seed);
+  const layers: LoraWeights['layers'] = [];
+  for (let l = 0; l < model.cfg.L; l++) {
+    const entry: LoraWeights['layers'][number] = {};
+    for (const t of c.targets) {
+      const { out, in: K } = projectionShape(model.cfg, t);
+      const A = gpu.tensor(`lora.${l}.${t}.A`, [c.r, K], 'f32', 'lora');
+      const B = gpu.tensor(`lora.${l}.${t}.B`, [out, c.r], 'f32', 'lora');
+      const bound = 1 / Math.sqrt(K);
+      gpu.write(A, Float32Array.from({ length: c.r * K }, () => (2 * random() - 1) * bound));
+      gpu.write(B, new Float32Array(out * c.r));
+      entry[t] = { A, B };
+    }
+    layers.push(entry);
+  }
+  return { r: c.r, alpha: c.alpha, scale: c.alpha / c.r, targets: [...c.targets], layers };
+}
+
+/** Tensors of the same shapes as a LoRA, zeroed (gradients, optimiser moments). */
+function zerosLike(gpu: Gpu, lora: LoraWeights, what: string, category: 'grads' | 'optimizer'): LoraWeights {
+  return {
+    ...lora,
+    layers: lora.layers.map((layer, l) => Object.fromEntries(Object.entries(layer).map(([t, p]) => {
+      const z = (x: Tensor, ab: string) => {
+        const n = x.bytes / 4;
+        const out = gpu.tensor(`${what}.${l}.${t}.${ab}`, x.shape, 'f32', category);
+        gpu.write(out, new Float32Array(n));
+        return out;
+      };
+      return [t, { A: z(p!.A, 'A'), B: z(p!.B, 'B') }];
+    }))),
+  };
+}
+
+function flat(lora: LoraWeights): { name: string; t: Tensor }[] {
+  const out: { name: string; t: Tensor }[] = [];
+  lora.layers.forEach((layer, l) => {
+    for (const t of LORA_TARGETS) {
+      const p = layer[t];
+      if (p) out.push({ name: peftName(l, t, 'A'), t: p.A }, { name: peftName(l, t, 'B'), t: p.B });
+    }
+  });
+  return out;
+}
+
+export function learningRate(c: Pick<TrainConfig, 'lr' | 'warmupSteps' | 'schedule' | 'totalSteps' | 'minLrRatio'>, step: number): number {
+  if (step < c.warmupSteps) return (c.lr * (step + 1)) / c.warmupSteps;
+  if (c.schedule === 'constant') return c.lr;
+  const progress = Math.min(1, (step - c.warmupSteps) / Math.max(1, c.totalSteps - c.warmupSteps));
+  const min = c.lr * c.minLrRatio;
+  return min + (c.lr - min) * 0.5 * (1 + Math.cos(Math.PI * progress));
+}
+
+export class Trainer {
+  readonly lora: LoraWeights;
+  readonly grads: LoraWeights;
+  private readonly m: LoraWeights;
+  private readonly v: LoraWeights;
+  private plans = new Map<string, LoraTrainPlan>();
+  private normScratch: { partials: Tensor; out: Tensor; dispatches: Dispatch[] } | null = null;
+  private adam: { d: Dispatch; n: number }[] = [];
+  /** Optimiser steps taken. */
+  step = 0;
+  private micro = 0;
+  private pendingLoss: number[] = [];
+  private pendingTokens = 0;
+
+  private constructor(
+    readonly model: Model,
+    readonly config: TrainConfig,
+  ) {
+    const gpu = model.gpu;
+    // Continue an adapter the model already carries, else start one the PEFT way.
+    this.lora = model.lora ?? initLora(gpu, model, config);
+    model.setAdapter(this.lora);
+    this.grads = zerosLike(gpu, this.lora, 'grad', 'grads');
+    this.m = zerosLike(gpu, this.lora, 'adam_m', 'optimizer');
+    this.v = zerosLike(gpu, this.lora, 'adam_v', 'optimizer');
+  }
+
+  static async create(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
+    const t = new Trainer(model, { ...TRAIN_DEFAULTS, ...config });
+    const gpu = model.gpu;
+    const params = flat(t.lora), m = flat(t.m), v = flat(t.v), g = flat(t.grads);
+    const s: AdamwStep = { lr: 0, beta1: t.config.beta1, beta2: t.config.beta2, eps: t.config.eps, weightDecay: t.config.weightDecay, t: 1, gradScale: 1 };
+    for (let i = 0; i < params.length; i++) {
+      const n = params[i].t.bytes / 4;
+      t.adam.push({ d: await adamwStep(gpu, params[i].t, m[i].t, v[i].t, g[i].t, n, s), n });
+    }
+    // Σ g² per tensor into its own 256-byte slot, then one readback of all of them.
+    const partials = gpu.tensor('gradnorm-partials', [256], 'f32', 'scratch');
+    const out = gpu.tensor('gradnorm-out', [g.length * 64], 'f32', 'scratch');
+    const dispatches: Dispatch[] = [];
+    for (const [i, x] of g.entries()) {
+      const slot: Tensor = { ...out, offset: out.offset + i * 256, bytes: 4, shape: [1] };
+      dispatches.push(...(await reduceForward(gpu, slot, partials, x.t, x.t.bytes / 4, 'sumsq')));
+    }
+    t.normScratch = { partials, out, dispatches };
+    return t;
+  }
+
+  /** Flatten a batch: ids [B·T], the rows whose next token is trained, and their targets. */
+  private prepare(batch: TrainBatch): { B: number; T: number; ids: Uint32Array; rows: number[]; targets: number[] } {
+    const B = batch.tokens.length;
+    if (!B || batch.labels.length !== B) throw new ShapeError('training batch: tokens and labels must have the same number of rows');
+    const T = Math.max(...batch.tokens.map((s) => s.length));
+    if (T > this.model.contextLength) throw new ShapeError(`training batch: ${T} tokens exceed the context length ${this.model.contextLength}`);
+    const ids = new Uint32Array(B * T);
+    const rows: number[] = [];
+    const targets: number[] = [];
+    batch.tokens.forEach((s, b) => {
+      if (batch.labels[b].length !== s.length) throw new ShapeError(`training batch row ${b}: ${s.length} tokens but ${batch.labels[b].length} labels`);
+      ids.set(s, b * T);
+      for (let t = 0; t + 1 < s.length; t++) {
+        const y = batch.labels[b][t + 1];
+        if (y === -100) continue;
+        if (!(y >= 0 && y < this.model.cfg.V)) throw new ShapeError(`training batch row ${b}: label ${y} at ${t + 1} is outside the vocabulary`);
+        rows.push(b * T + t);
+        targets.push(y);
+      }
+    });
+    if (!rows.length) throw new ShapeError('training batch has no trained position (every label is −100)');
+    return { B, T, ids, rows, targets };
+  }
+
+  private async plan(B: number, T: number, N: number): Promise<LoraTrainPlan> {
+    const key = `${B}x${T}x${N}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      if (this.plans.size >= 4) {
+        const [k, old] = this.plans.entries().next().value!;
+        old.destroy();
+        this.plans.delete(k);
+      }
+      p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.grads, this.model.ropeTable, { B, T, N });
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  /** Forward + backward of one micro-batch: the loss, gradients added into `grads`. */
+  async accumulate(batch: TrainBatch): Promise<number> {
+    const gpu = this.model.gpu;
+    gpu.assertAlive();
+    const { B, T, ids, rows, targets } = this.prepare(batch);
+    // Round T and N up so similar batches share a plan; padded rows repeat row 0 with an ignored target.
+    const Tp = Math.ceil(T / 16) * 16 <= this.model.contextLength ? Math.ceil(T / 16) * 16 : T;
+    const Np = Math.ceil(rows.length / 16) * 16;
+    const idsP = new Uint32Array(B * Tp);
+    for (let b = 0; b < B; b++) idsP.set(ids.subarray(b * T, (b + 1) * T), b * Tp);
+    const rowsP = new Uint32Array(Np), targetsP = new Uint32Array(Np).fill(IGNORE);
+    rows.forEach((r, i) => {
+      rowsP[i] = Math.floor(r / T) * Tp + (r % T);
+      targetsP[i] = targets[i];
+    });
+    const plan = await this.plan(B, Tp, Np);
+    plan.write(idsP, rowsP, targetsP);
+    const enc = gpu.device.createCommandEncoder({ label: 'train step' });
+    plan.record(enc);
+    gpu.device.queue.submit([enc.finish()]);
+    const [loss] = await gpu.read(plan.loss);
+    this.micro++;
+    this.pendingTokens += rows.length;
+    this.pendingLoss.push(loss);
+    return loss;
+  }
+
+  /** Zero the gradient buffers (done after each optimiser step). */
+  zeroGrads(): void {
+    for (const { t } of flat(this.grads)) this.model.gpu.write(t, new Float32Array(t.bytes / 4));
+    this.micro = 0;
+    this.pendingLoss = [];
+    this.pendingTokens = 0;
+  }
+
+  /** The loss and every LoRA gradient of one batch (PEFT names), for checks. Leaves grads zeroed. */
+  async lossAndGradients(batch: TrainBatch): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+    this.zeroGrads();
+    const loss = await this.accumulate(batch);
+    const grads = new Map<string, Float32Array>();
+    for (const { name, t } of flat(this.grads)) grads.set(name, await this.model.gpu.read(t));
+    this.zeroGrads();
+    return { loss, grads };
+  }
+
+  /** Global gradient norm over every LoRA tensor (one readback of a few floats). */
+  async gradNorm(): Promise<number> {
+    const gpu = this.model.gpu;
+    const ns = this.normScratch!;
+    await run(gpu, ns.dispatches);
+    const sums = await gpu.read(ns.out);
+    let total = 0;
+    for (let i = 0; i < ns.dispatches.length / 2; i++) total += sums[i * 64];
+    return Math.sqrt(total);
+  }
+
+  /** Clip, guard against NaN/Inf, and take one AdamW step with the accumulated gradients. */
+  async optimizerStep(): Promise<StepResult> {
+    const gpu = this.model.gpu;
+    if (!this.micro) throw new EntrotuneError('optimizerStep without gradients', 'call accumulate() first');
+    // Micro-batches each averaged their own loss: average the gradients over them.
+    const norm = (await this.gradNorm()) / this.micro;
+    const loss = this.pendingLoss.reduce((a, b) => a + b, 0) / this.pendingLoss.length;
+    const tokens = this.pendingTokens;
+    const lr = learningRate(this.config, this.step);
+    if (!Number.isFinite(norm) || !Number.isFinite(loss)) {
+      this.zeroGrads();
+      return { loss, gradNorm: norm, lr, skipped: true, tokens };
+    }
+    const clip = this.config.gradClip > 0 && norm > this.config.gradClip ? this.config.gradClip / norm : 1;
+    const s: AdamwStep = { lr, beta1: this.config.beta1, beta2: this.config.beta2, eps: this.config.eps, weightDecay: this.config.weightDecay, t: this.step + 1, gradScale: clip / this.micro };
+    for (const { d, n } of this.adam) updateAdamw(gpu, d, n, s);
+    await run(gpu, this.adam.map((a) => a.d));
+    this.step++;
+    this.zeroGrads();
+    return { loss, gradNorm: norm, lr, skipped: false, tokens };
+  }
+
+  /** One optimiser step on one batch. */
+  async trainStep(batch: TrainBatch): Promise<StepResult> {
+    await this.accumulate(batch);
+    return this.optimizerStep();
+  }
+
+  /** Adapter tensors by PEFT name (for export and checkpoints). */
+  tensors(): { name: string; t: Tensor }[] {
+    return flat(this.lora);
+  }
+
+  optimizerTensors(): { m: { name: string; t: Tensor }[]; v: { name: string; t: Tensor }[] } {
+    return { m: flat(this.m), v: flat(this.v) };
+  }
+
+  dispose(): void {
+    const gpu = this.model.gpu;
+    for (const p of this.plans.values()) p.destroy();
+    this.plans.clear();
+    for (const { d } of this.adam) releaseDispatch(gpu, d);
+    if (this.normScratch) {
+      for (const d of this.normScratch.dispatches) releaseDispatch(gpu, d);
+      gpu.destroyBuffer(this.normScratch.partials.buffer);
+      gpu.destroyBuffer(this.normScratch.out.buffer);
+    }
+    for (const w of [this.grads, this.m, this.v]) for (const { t } of flat(w)) gpu.destroyBuffer(t.buffer);
+  }
+}
