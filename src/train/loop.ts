@@ -1,0 +1,156 @@
+// The training loop: seeded shuffling per epoch, micro-batches and gradient accumulation, progress
+// events, checkpoints every N steps, and resuming a run exactly where its last checkpoint left it
+// (same data order, same optimizer state: the same losses as an uninterrupted run, to rounding).
+
+import { EntrotuneError } from '../errors';
+import type { ChatMessage, Tokenizer } from '../tokenizer/tokenizer';
+import { rng, shuffle } from '../util/random';
+import { adapterConfigJson, safetensorsToTensors, tensorsToSafetensors, type FileSink } from './checkpoint';
+import type { Trainer, TrainBatch } from './trainer';
+
+export interface TrainExample {
+  tokens: number[];
+  /** Per-token targets, −100 where not trained (HF labels: position t's loss predicts labels[t+1]). */
+  labels: number[];
+}
+
+/** Tokens of a conversation and labels on the last assistant message only (or on everything). */
+export function chatExample(tok: Tokenizer, messages: ChatMessage[], includePrompt = false): TrainExample {
+  const { ids, assistantMask } = tok.encodeChat(messages);
+  return { tokens: ids, labels: ids.map((id, i) => (includePrompt || assistantMask[i] ? id : -100)) };
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  skipped: boolean;
+  tokensPerSecond: number;
+  gpuBytes: number;
+  /** Seconds left at the current speed. */
+  eta: number;
+}
+
+export interface TrainLoopOptions {
+  epochs?: number;
+  /** Sequences per micro-batch. */
+  batchSize?: number;
+  /** Micro-batches per optimizer step. */
+  accumulation?: number;
+  /** Stop after this many optimizer steps (default: all epochs). */
+  maxSteps?: number;
+  checkpointEvery?: number;
+  /** Where checkpoints go; with `resume`, where the last one is read from. */
+  sink?: FileSink;
+  resume?: boolean;
+  /** Recorded in adapter_config.json. */
+  baseModel?: string;
+  onProgress?: (p: TrainProgress) => void;
+  onLog?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+interface State {
+  version: 1;
+  step: number;
+  epoch: number;
+  /** Index into the epoch's shuffled order of the next example. */
+  offset: number;
+  seed: number;
+  losses: number[];
+  config: Record<string, unknown>;
+}
+
+/** The order of examples in an epoch: a pure function of (seed, epoch), so a resumed run sees the same order. */
+export function epochOrder(n: number, seed: number, epoch: number): number[] {
+  return shuffle(Array.from({ length: n }, (_, i) => i), rng((seed * 1_000_003 + epoch) >>> 0));
+}
+
+export async function saveAdapterFiles(trainer: Trainer, sink: FileSink, baseModel: string): Promise<void> {
+  await sink.write('adapter_model.safetensors', await tensorsToSafetensors(trainer.model.gpu, trainer.tensors()));
+  await sink.write('adapter_config.json', adapterConfigJson(trainer.lora, baseModel));
+}
+
+async function saveCheckpoint(trainer: Trainer, sink: FileSink, state: State, baseModel: string): Promise<void> {
+  const gpu = trainer.model.gpu;
+  await saveAdapterFiles(trainer, sink, baseModel);
+  const { m, v } = trainer.optimizerTensors();
+  await sink.write('optimizer.safetensors', await tensorsToSafetensors(gpu, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]));
+  await sink.write('state.json', JSON.stringify(state, null, 1) + '\n'); // last: marks the checkpoint complete
+}
+
+async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State | null> {
+  const raw = await sink.read('state.json');
+  if (!raw) return null;
+  const state = JSON.parse(new TextDecoder().decode(raw)) as State;
+  const gpu = trainer.model.gpu;
+  const adapter = await sink.read('adapter_model.safetensors');
+  const opt = await sink.read('optimizer.safetensors');
+  if (!adapter || !opt) throw new EntrotuneError('the checkpoint is incomplete (state.json without its tensors)', 'delete the checkpoint folder to start over');
+  await safetensorsToTensors(gpu, 'adapter_model.safetensors', adapter, trainer.tensors());
+  const { m, v } = trainer.optimizerTensors();
+  await safetensorsToTensors(gpu, 'optimizer.safetensors', opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
+  trainer.step = state.step;
+  return state;
+}
+
+/** Train on `examples`; returns the loss of every optimizer step (including those before a resume). */
+export async function trainLoop(trainer: Trainer, examples: TrainExample[], o: TrainLoopOptions = {}): Promise<number[]> {
+  if (!examples.length) throw new EntrotuneError('no training examples');
+  const batchSize = Math.max(1, o.batchSize ?? 4);
+  const accumulation = Math.max(1, o.accumulation ?? 1);
+  const epochs = Math.max(1, o.epochs ?? 1);
+  const perStep = batchSize * accumulation;
+  const stepsPerEpoch = Math.ceil(examples.length / perStep);
+  const totalSteps = Math.min(o.maxSteps ?? Infinity, stepsPerEpoch * epochs);
+  trainer.config.totalSteps = totalSteps;
+  const seed = trainer.config.seed;
+  const baseModel = o.baseModel ?? trainer.model.name;
+  let state: State = { version: 1, step: 0, epoch: 0, offset: 0, seed, losses: [], config: { ...trainer.config, batchSize, accumulation, epochs } };
+  if (o.resume && o.sink) {
+    const loaded = await loadCheckpoint(trainer, o.sink);
+    if (loaded) {
+      if (loaded.seed !== seed) throw new EntrotuneError(`the checkpoint was made with seed ${loaded.seed}, this run uses ${seed}`, 'resume with the same settings');
+      state = loaded;
+      o.onLog?.(`resuming from step ${state.step} (epoch ${state.epoch}, example ${state.offset})`);
+    }
+  }
+  const t0 = performance.now();
+  const startStep = state.step;
+  let tokens = 0;
+  let order = epochOrder(examples.length, seed, state.epoch);
+  while (state.step < totalSteps) {
+    if (o.signal?.aborted) {
+      if (o.sink) await saveCheckpoint(trainer, o.sink, state, baseModel);
+      throw new EntrotuneError(`training stopped at step ${state.step}${o.sink ? '; a checkpoint was saved' : ''}`, 'resume to continue');
+    }
+    for (let k = 0; k < accumulation && state.offset < examples.length; k++) {
+      const picked = order.slice(state.offset, state.offset + batchSize).map((i) => examples[i]);
+      state.offset += picked.length;
+      const batch: TrainBatch = { tokens: picked.map((e) => e.tokens), labels: picked.map((e) => e.labels) };
+      await trainer.accumulate(batch);
+    }
+    const r = await trainer.optimizerStep();
+    if (r.skipped) o.onLog?.(`step ${state.step + 1}: loss or gradient is not finite (loss ${r.loss}, norm ${r.gradNorm}); the step was skipped`);
+    state.step++;
+    state.losses.push(r.loss);
+    tokens += r.tokens;
+    if (state.offset >= examples.length) {
+      state.epoch++;
+      state.offset = 0;
+      order = epochOrder(examples.length, seed, state.epoch);
+    }
+    const secs = (performance.now() - t0) / 1000;
+    o.onProgress?.({
+      step: state.step, totalSteps, epoch: state.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, skipped: r.skipped,
+      tokensPerSecond: tokens / secs, gpuBytes: trainer.model.gpu.memory.current,
+      eta: (secs / Math.max(1, state.step - startStep)) * (totalSteps - state.step),
+    });
+    if (o.sink && o.checkpointEvery && state.step % o.checkpointEvery === 0) await saveCheckpoint(trainer, o.sink, state, baseModel);
+  }
+  if (o.sink) await saveCheckpoint(trainer, o.sink, state, baseModel);
+  return state.losses;
+}

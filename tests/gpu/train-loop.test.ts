@@ -1,0 +1,75 @@
+// The training loop: overfitting a handful of examples, a run killed midway that resumes from its
+// checkpoint with the same loss curve, and the exported PEFT adapter reproducing the same logits.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/index';
+import { Trainer } from '../../src/train/trainer';
+import { chatExample, trainLoop, type TrainExample } from '../../src/train/loop';
+import { nodeDirSink } from '../../src/train/checkpoint';
+import type { Model } from '../../src/model/model';
+import { getGpu } from './gpu';
+
+const TINY = join(__dirname, '../fixtures/tiny/llama');
+
+function examples(model: Model): TrainExample[] {
+  const qa = [['What is 2 + 3?', 'B'], ['What is 7 - 4?', 'C'], ['What is 1 + 1?', 'A'], ['What is 9 - 1?', 'D']];
+  return qa.map(([q, a]) => chatExample(model.tokenizer!, [{ role: 'user', content: q }, { role: 'assistant', content: a }]));
+}
+
+describe('the training loop', () => {
+  it('overfits a handful of examples until the loss is near zero', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const trainer = await Trainer.create(model, { lr: 2e-2, schedule: 'constant', r: 8, alpha: 16, seed: 1 });
+    const losses = await trainLoop(trainer, examples(model), { epochs: 30, batchSize: 4 });
+    console.log(`overfit: loss ${losses[0].toFixed(3)} → ${losses.at(-1)!.toFixed(4)} in ${losses.length} steps`);
+    expect(losses[0]).toBeGreaterThan(2);
+    expect(losses.at(-1)!).toBeLessThan(0.05);
+    // The trained adapter answers greedily with the trained letters.
+    const tok = model.tokenizer!;
+    const out = await model.generate([{ role: 'user', content: 'What is 7 - 4?' }], { maxNewTokens: 2 });
+    expect(tok.decode(out.ids)).toBe('C');
+    trainer.dispose();
+    model.dispose();
+  }, 300_000);
+
+  it('a run killed midway resumes from its checkpoint with the same losses', async () => {
+    const gpu = await getGpu();
+    const config = { lr: 5e-3, warmupSteps: 2, schedule: 'cosine' as const, seed: 7 };
+    const loop = { epochs: 3, batchSize: 2, checkpointEvery: 2 };
+    // Uninterrupted.
+    const m1 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const t1 = await Trainer.create(m1, config);
+    const full = await trainLoop(t1, examples(m1), { ...loop, sink: await nodeDirSink(mkdtempSync(join(tmpdir(), 'ckpt-a-'))) });
+    t1.dispose();
+    m1.dispose();
+    // Killed after step 3 (its last checkpoint is step 2), then resumed in a fresh model and trainer.
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-b-'));
+    const m2 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const t2 = await Trainer.create(m2, config);
+    await expect(trainLoop(t2, examples(m2), { ...loop, sink: await nodeDirSink(dir), onProgress: (p) => { if (p.step === 3) throw new Error('killed'); } })).rejects.toThrow('killed');
+    t2.dispose();
+    m2.dispose();
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).step).toBe(2);
+    const m3 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const t3 = await Trainer.create(m3, config);
+    const resumed = await trainLoop(t3, examples(m3), { ...loop, sink: await nodeDirSink(dir), resume: true });
+    expect(resumed).toHaveLength(full.length);
+    for (let i = 0; i < full.length; i++) expect(resumed[i]).toBeCloseTo(full[i], 5);
+    // The exported PEFT adapter loads back and reproduces the same logits.
+    const cfg = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', r: 8, lora_alpha: 16, base_model_name_or_path: expect.any(String), target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] });
+    const ids = examples(m3)[0].tokens;
+    const want = await m3.logits([ids], ids.map((_, t) => [0, t] as [number, number]));
+    const m4 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none', adapter: { kind: 'dir', path: dir } });
+    const got = await m4.logits([ids], ids.map((_, t) => [0, t] as [number, number]));
+    let maxDiff = 0;
+    for (let i = 0; i < want.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+    expect(maxDiff).toBeLessThan(1e-5);
+    t3.dispose();
+    m3.dispose();
+    m4.dispose();
+  }, 300_000);
+});
