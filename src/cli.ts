@@ -6,12 +6,14 @@ import { EntrotuneError } from './errors';
 import { generateCommand, GENERATE_USAGE } from './cli/generate';
 import { planCommand, PLAN_USAGE } from './cli/plan';
 import { scoreCommand, SCORE_USAGE } from './cli/score';
+import { trainCommand, TRAIN_USAGE } from './cli/train';
 
 const USAGE = `usage: entrotune <command> [options]
 
 commands:
   generate    ${GENERATE_USAGE.replace(/\n/g, '\n              ')}
   score       ${SCORE_USAGE.replace(/\n/g, '\n              ')}
+  train       ${TRAIN_USAGE.replace(/\n/g, '\n              ')}
   plan        ${PLAN_USAGE}
   device      print the WebGPU adapter, its limits and features
   help        this text`;
@@ -23,6 +25,8 @@ async function main(argv: string[]): Promise<void> {
       return generateCommand(rest);
     case 'score':
       return scoreCommand(rest);
+    case 'train':
+      return trainCommand(rest);
     case 'plan':
       return planCommand(rest);
     case 'device': {

@@ -9,6 +9,7 @@ import { defaultQuant, indexWeights, loadConfig, loadWeights, weightTensors, typ
 import { destroyWeight } from './model/weights';
 import { loadAdapter } from './model/lora';
 import { Model } from './model/model';
+import { Trainer as TrainerClass } from './train/trainer';
 import { describeSource, openModel, parseModelSource, removeCachedModel, sourceId, type ModelCache, type ModelFiles, type ModelSource, type DownloadProgress } from './model/sources';
 import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
 
@@ -126,3 +127,18 @@ export { analyzeScores, formatScoreReport } from './score/report';
 export type { ScoreReport } from './score/report';
 export { memoryStore, opfsStore, fileStore } from './score/store';
 export type { RecordStore } from './score/store';
+
+// Training (LoRA over a frozen, possibly NF4 base).
+export { Trainer, TRAIN_DEFAULTS, initLora, learningRate } from './train/trainer';
+export type { TrainConfig, TrainBatch, StepResult } from './train/trainer';
+export { trainLoop, chatExample, saveAdapterFiles as saveAdapter, epochOrder } from './train/loop';
+export type { TrainExample, TrainLoopOptions, TrainProgress } from './train/loop';
+export { nodeDirSink, opfsSink, adapterConfigJson } from './train/checkpoint';
+export type { FileSink } from './train/checkpoint';
+export { planTraining } from './train/plan';
+export { planInference } from './model/plan';
+
+/** The trainer for a loaded model (continues its adapter if it has one, else starts a PEFT-initialised one). */
+export function createTrainer(model: Model, config: Partial<import('./train/trainer').TrainConfig> = {}): Promise<import('./train/trainer').Trainer> {
+  return TrainerClass.create(model, config);
+}

@@ -15,6 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { loadModelFromFiles, formatBytes, parseDataset, scoreDataset, type ModelFiles, type Quant } from '../../src/index';
 import { inferencePlanTable } from '../../src/cli/plan';
 import { syntheticModelFiles } from './synthetic';
+import { Trainer } from '../../src/train/trainer';
+import { chatExample, trainLoop } from '../../src/train/loop';
+import { trainingPlanTable } from '../../src/train/plan';
+import { fromHfConfig } from '../../src/model/config';
 
 // dist-node/bench.js runs from the repository's dist-node folder; tests/ is beside it.
 const here = join(dirname(fileURLToPath(import.meta.url)), '../tests/bench');
@@ -120,6 +124,38 @@ async function benchScoring(gpu: Gpu): Promise<void> {
   model.dispose();
 }
 
+/** Training tokens/s and measured peak GPU bytes, LoRA on the tiny fixture models. */
+async function benchTraining(gpu: Gpu): Promise<void> {
+  const { nodeDirFiles } = await import('../../src/model/node-files');
+  console.log('\nLoRA training (r=8, all 7 projections, batch 4 chat examples, trained tokens = answer + end of turn)');
+  console.log('| model | quant | steps | trained tokens/s | all tokens/s | peak GPU bytes |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [name, quant] of [['llama', 'none'], ['qwen3', 'nf4']] as const) {
+    gpu.memory.resetPeak();
+    const before = gpu.memory.current;
+    const model = await loadModelFromFiles(gpu, await nodeDirFiles(join(here, `../fixtures/tiny/${name}`)), name, { quant });
+    const trainer = await Trainer.create(model, { lr: 1e-2 });
+    const qa = [['What is 2 + 3?', 'B'], ['What is 7 - 4?', 'C'], ['What is 1 + 1?', 'A'], ['What is 9 - 1?', 'D']];
+    const ex = qa.map(([q, a]) => chatExample(model.tokenizer!, [{ role: 'user', content: q }, { role: 'assistant', content: a }]));
+    await trainLoop(trainer, ex, { maxSteps: 1, epochs: 1, batchSize: 4 }); // warm-up: plans
+    const steps = 5;
+    const t0 = performance.now();
+    let trained = 0;
+    await trainLoop(trainer, ex, { epochs: steps, batchSize: 4, onProgress: () => undefined });
+    const secs = (performance.now() - t0) / 1000;
+    trained = ex.reduce((s, e) => s + e.labels.filter((l) => l !== -100).length - 1, 0) * steps;
+    const all = ex.reduce((s, e) => s + e.tokens.length, 0) * steps;
+    console.log(`| tiny ${name} fixture | ${quant} | ${steps} | ${(trained / secs).toFixed(1)} | ${(all / secs).toFixed(0)} | ${formatBytes(gpu.memory.peak - before)} |`);
+    trainer.dispose();
+    model.dispose();
+  }
+  const dir = join(here, '../fixtures/configs');
+  const configs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), cfg: fromHfConfig(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
+  const GiB = 2 ** 30;
+  console.log('\nmemory planner, QLoRA training (nf4, r=16, batch×seq 1×1024, recomputation per layer, adapter limits 2 GiB per binding)');
+  console.log(trainingPlanTable(configs, { quant: 'nf4', batch: 1, seqLen: 1024, r: 16, limits: { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 2 * GiB - 4, minStorageBufferOffsetAlignment: 256 } }));
+}
+
 function planTables(): void {
   const dir = join(here, '../fixtures/configs');
   const configs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), json: JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown }));
@@ -138,6 +174,7 @@ async function main(): Promise<void> {
   await benchMatmul(gpu, sizes);
   await benchModels(gpu, full);
   await benchScoring(gpu);
+  await benchTraining(gpu);
   planTables();
   gpu.destroy();
 }

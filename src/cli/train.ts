@@ -1,0 +1,77 @@
+// entrotune train --model … --data train.jsonl --out dir: LoRA training with checkpoints every N
+// steps in `dir` (resumed automatically when dir holds one) and the PEFT adapter at the end.
+
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { createDevice } from '../gpu/device';
+import { loadModel } from '../index';
+import { parseDataset } from '../data/dataset';
+import { label, promptMessages, PROMPTS } from '../data/prompts';
+import { EntrotuneError } from '../errors';
+import { formatBytes } from '../gpu/memory';
+import type { ChatMessage } from '../tokenizer/tokenizer';
+import { nodeDirSink } from '../train/checkpoint';
+import { chatExample, trainLoop, type TrainExample } from '../train/loop';
+import { Trainer } from '../train/trainer';
+import { describeLoadProgress, num, parse, progressLine, quant } from './args';
+import { defaultCacheDir } from './generate';
+
+export const TRAIN_USAGE = `entrotune train --model <folder|URL|repo> --data <train.jsonl> --out <dir>
+  [--quant nf4|int8|none] [--r 8] [--alpha 16] [--lr 2e-4] [--epochs 1] [--batch 4] [--accum 1]
+  [--max-steps N] [--warmup 0] [--schedule cosine|constant] [--checkpoint-every 50] [--include-prompt] [--seed 0]
+  data: JSON lines with {"messages": [...]} (chat), or multiple-choice questions (trained on the gold letter)`;
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const a = parse(argv, {
+    model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, quant: { type: 'string' },
+    r: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
+    accum: { type: 'string' }, 'max-steps': { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' },
+    'checkpoint-every': { type: 'string' }, 'include-prompt': { type: 'boolean' }, seed: { type: 'string' }, 'cache-dir': { type: 'string' },
+  }, TRAIN_USAGE);
+  if (!a.model || !a.data || !a.out) throw new EntrotuneError('--model, --data and --out are required', TRAIN_USAGE);
+  const schedule = (a.schedule ?? 'cosine') as 'cosine' | 'constant';
+  if (schedule !== 'cosine' && schedule !== 'constant') throw new EntrotuneError(`--schedule must be cosine or constant, got "${a.schedule}"`);
+  const int = (n: number) => Number.isInteger(n) && n > 0;
+
+  const { nodeDirCache } = await import('../model/node-files');
+  const gpu = await createDevice();
+  const line = progressLine();
+  const model = await loadModel(gpu, a.model, { quant: quant(a.quant), cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
+  line(`${model.name} on ${gpu.adapter.name} (${model.report.quant})`, true);
+  const tok = model.tokenizer;
+  if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'training needs the tokenizer and chat template');
+
+  // Chat rows are used as they are; multiple-choice rows become prompt + gold letter.
+  const text = await readFile(a.data, 'utf8');
+  const includePrompt = !!a['include-prompt'];
+  let examples: TrainExample[];
+  const first = text.split('\n').find((l) => l.trim());
+  if (first && 'messages' in JSON.parse(first)) {
+    examples = text.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim()).map(([l, lineNo]) => {
+      const row = JSON.parse(l) as { messages?: ChatMessage[] };
+      if (!Array.isArray(row.messages) || row.messages.at(-1)?.role !== 'assistant') throw new EntrotuneError(`${basename(a.data!)} line ${lineNo}: "messages" must end with an assistant message`);
+      return chatExample(tok, row.messages, includePrompt);
+    });
+  } else {
+    const parsed = parseDataset(text, basename(a.data));
+    for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(a.data)} line ${bad.line}: ${bad.reason}\n`);
+    examples = parsed.questions.map((q) => chatExample(tok, [...promptMessages(q, PROMPTS.letters), { role: 'assistant', content: label('letters', q.answer) }], includePrompt));
+  }
+  const trainer = await Trainer.create(model, {
+    r: num(a.r, 'r', 8, int), alpha: num(a.alpha, 'alpha', 16), lr: num(a.lr, 'lr', 2e-4, (n) => n > 0),
+    warmupSteps: num(a.warmup, 'warmup', 0, (n) => Number.isInteger(n) && n >= 0), schedule, seed: num(a.seed, 'seed', 0, Number.isInteger),
+  });
+  const sink = await nodeDirSink(a.out);
+  const losses = await trainLoop(trainer, examples, {
+    epochs: num(a.epochs, 'epochs', 1, int), batchSize: num(a.batch, 'batch', 4, int), accumulation: num(a.accum, 'accum', 1, int),
+    maxSteps: a['max-steps'] ? num(a['max-steps'], 'max-steps', 0, int) : undefined,
+    checkpointEvery: num(a['checkpoint-every'], 'checkpoint-every', 50, int),
+    sink, resume: true, baseModel: a.model,
+    onLog: (t) => process.stderr.write(`${t}\n`),
+    onProgress: (p) => line(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(3)} ${p.tokensPerSecond.toFixed(1)} trained tok/s GPU ${formatBytes(p.gpuBytes)} ETA ${p.eta.toFixed(0)} s`, p.step === p.totalSteps),
+  });
+  console.log(`trained ${losses.length} steps: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)}; adapter in ${a.out} (adapter_model.safetensors + adapter_config.json)`);
+  trainer.dispose();
+  model.dispose();
+  gpu.destroy();
+}

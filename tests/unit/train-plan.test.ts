@@ -1,0 +1,26 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LimitTooLowError } from '../../src/errors';
+import { fromHfConfig } from '../../src/model/config';
+import { planTraining, trainingPlanTable } from '../../src/train/plan';
+
+const DIR = join(__dirname, '../fixtures/configs');
+const cfg = (name: string) => fromHfConfig(JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')));
+const GiB = 2 ** 30;
+const limits = { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 2 * GiB - 4, minStorageBufferOffsetAlignment: 256 };
+
+describe('training memory plan from config.json alone (QLoRA nf4, batch×seq 1×1024, r=16)', () => {
+  it('meets the targets: Qwen2.5-0.5B ≤ 1.2 GiB, Llama-3.2-3B ≤ 4 GiB', () => {
+    const o = { quant: 'nf4' as const, batch: 1, seqLen: 1024, r: 16, limits };
+    expect(planTraining(cfg('Qwen2.5-0.5B-Instruct'), o).total).toBeLessThanOrEqual(1.2 * GiB);
+    expect(planTraining(cfg('Llama-3.2-3B-Instruct'), o).total).toBeLessThanOrEqual(4 * GiB);
+    const all = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), cfg: fromHfConfig(JSON.parse(readFileSync(join(DIR, f), 'utf8'))) }));
+    console.log(trainingPlanTable(all, o));
+  });
+
+  it('refuses a plan over budget, naming the setting to lower', () => {
+    expect(() => planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 16, seqLen: 2048, r: 16, limits, budgetBytes: 2 * GiB })).toThrow(LimitTooLowError);
+    expect(() => planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 16, seqLen: 2048, r: 16, limits, budgetBytes: 2 * GiB })).toThrow(/lower the batch size or the sequence length/);
+  });
+});
