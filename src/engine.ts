@@ -13,6 +13,9 @@ import { fromHfConfig, type ModelConfig } from './model/config';
 import { planInference, type MemoryPlan } from './model/plan';
 import { listCachedModels, removeCachedModel, type CachedModel, type DownloadProgress, type ModelCache, type ModelSource } from './model/sources';
 import type { ChatMessage } from './tokenizer/tokenizer';
+import { Trainer, type TrainConfig } from './train/trainer';
+import { chatExample, trainLoop, type TrainProgress } from './train/loop';
+import { adapterConfigJson, tensorsToSafetensors, type FileSink } from './train/checkpoint';
 
 export interface DeviceInfo {
   description: string;
@@ -38,16 +41,39 @@ export interface Engine {
   planInference(config: unknown, quant: Quant, batch: number, seqLen: number): Promise<MemoryPlan>;
   loadModel(source: ModelSource | string, options: { quant?: Quant; contextLength?: number }, onProgress?: (p: ProgressEvent) => void): Promise<ModelInfo>;
   generate(prompt: string | ChatMessage[] | number[], options: { maxNewTokens?: number; temperature?: number; topP?: number; seed?: number }, onToken?: (id: number, text: string) => void): Promise<GenerateResult>;
+  /** LoRA training on chat conversations (the last assistant message is trained); checkpoints in
+   *  the run's folder (OPFS in the browser), resumed when `resume` is set and one exists. */
+  train(conversations: ChatMessage[][], config: Partial<TrainConfig>, loop: EngineTrainLoop, onProgress?: (p: TrainProgress) => void): Promise<{ losses: number[] }>;
+  /** Ask a running training to stop after the current step (a checkpoint is saved). */
+  stopTraining(): Promise<void>;
+  /** The trained adapter as PEFT files. */
+  exportAdapter(): Promise<{ config: string; weights: Uint8Array }>;
   cachedModels(): Promise<CachedModel[]>;
   removeCachedModel(id: string): Promise<void>;
   unloadModel(): Promise<void>;
 }
 
+export interface EngineTrainLoop {
+  epochs?: number;
+  batchSize?: number;
+  accumulation?: number;
+  checkpointEvery?: number;
+  /** Names the checkpoint folder. */
+  runId: string;
+  resume?: boolean;
+  includePrompt?: boolean;
+}
+
 export class LocalEngine implements Engine {
   private gpu: Promise<Gpu> | null = null;
   private model: Model | null = null;
+  private trainer: Trainer | null = null;
+  private abort: AbortController | null = null;
 
-  constructor(private readonly cache: () => Promise<ModelCache | undefined>) {}
+  constructor(
+    private readonly cache: () => Promise<ModelCache | undefined>,
+    private readonly sinkFor: (runId: string) => Promise<FileSink>,
+  ) {}
 
   private getGpu(): Promise<Gpu> {
     return (this.gpu ??= createDevice());
@@ -81,6 +107,30 @@ export class LocalEngine implements Engine {
     return this.needModel().generate(prompt, { ...options, onToken });
   }
 
+  async train(conversations: ChatMessage[][], config: Partial<TrainConfig>, loop: EngineTrainLoop, onProgress?: (p: TrainProgress) => void): Promise<{ losses: number[] }> {
+    const model = this.needModel();
+    if (!model.tokenizer) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'training needs the tokenizer and chat template');
+    const examples = conversations.map((m) => chatExample(model.tokenizer!, m, loop.includePrompt));
+    // Each run starts a fresh PEFT-initialised adapter (a resumed run then loads its checkpoint).
+    this.trainer?.dispose();
+    this.trainer = null;
+    model.setAdapter(null);
+    this.trainer = await Trainer.create(model, config);
+    this.abort = new AbortController();
+    const losses = await trainLoop(this.trainer, examples, { ...loop, sink: await this.sinkFor(loop.runId), baseModel: model.name, onProgress, signal: this.abort.signal });
+    return { losses };
+  }
+
+  async stopTraining(): Promise<void> {
+    this.abort?.abort();
+  }
+
+  async exportAdapter(): Promise<{ config: string; weights: Uint8Array }> {
+    if (!this.trainer) throw new EntrotuneError('nothing was trained yet', 'train first');
+    const g = await this.getGpu();
+    return { config: adapterConfigJson(this.trainer.lora, this.needModel().name), weights: await tensorsToSafetensors(g, this.trainer.tensors()) };
+  }
+
   async cachedModels(): Promise<CachedModel[]> {
     const c = await this.cache();
     return c ? listCachedModels(c) : [];
@@ -92,6 +142,8 @@ export class LocalEngine implements Engine {
   }
 
   async unloadModel(): Promise<void> {
+    this.trainer?.dispose();
+    this.trainer = null;
     this.model?.dispose();
     this.model = null;
   }

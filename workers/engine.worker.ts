@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { LocalEngine } from '../src/engine';
 import { opfsCache } from '../src/model/opfs-cache';
 import { installErrorTransfer } from '../src/rpc';
+import { opfsSink } from '../src/train/checkpoint';
 
 installErrorTransfer();
-Comlink.expose(new LocalEngine(async () => opfsCache()));
+Comlink.expose(new LocalEngine(async () => opfsCache(), async (runId) => opfsSink(['runs', runId])));

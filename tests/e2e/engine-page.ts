@@ -7,7 +7,15 @@ import { requestPersistentStorage } from '../../src/model/opfs-cache';
 
 installErrorTransfer();
 const engine = Comlink.wrap<Engine>(new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module' }));
-const w = window as unknown as { engine: typeof engine; progress: ProgressEvent[]; load: (src: string) => Promise<unknown> };
+const w = window as unknown as {
+  engine: typeof engine;
+  progress: ProgressEvent[];
+  load: (src: string) => Promise<unknown>;
+  steps: number[];
+  trainWithProgress: (c: Parameters<Engine['train']>[0], cfg: Parameters<Engine['train']>[1], loop: Parameters<Engine['train']>[2]) => Promise<{ losses: number[] }>;
+};
+w.steps = [];
+w.trainWithProgress = (c, cfg, loop) => engine.train(c, cfg, loop, Comlink.proxy((p: { step: number }) => { w.steps.push(p.step); }));
 w.engine = engine;
 w.progress = [];
 w.load = async (src: string) => {
