@@ -136,6 +136,7 @@ export type { TrainExample, TrainLoopOptions, TrainProgress } from './train/loop
 export { nodeDirSink, opfsSink, adapterConfigJson } from './train/checkpoint';
 export type { FileSink } from './train/checkpoint';
 export { planTraining } from './train/plan';
+export { mergedSafetensors } from './train/merge';
 export { planInference } from './model/plan';
 
 /** The trainer for a loaded model (continues its adapter if it has one, else starts a PEFT-initialised one). */

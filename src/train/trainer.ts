@@ -135,7 +135,11 @@ export class Trainer {
   }
 
   static async create(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
-    const t = new Trainer(model, { ...TRAIN_DEFAULTS, ...config });
+    const c = { ...TRAIN_DEFAULTS, ...config };
+    if (c.dropout > 0) throw new EntrotuneError(`LoRA dropout ${c.dropout} is not implemented yet`, 'train with dropout 0 (exact; QLoRA uses 0.05–0.1 only as a regulariser)');
+    if (!(c.r >= 1 && Number.isInteger(c.r))) throw new EntrotuneError(`LoRA rank must be a positive integer, got ${c.r}`);
+    if (!(c.lr > 0)) throw new EntrotuneError(`learning rate must be positive, got ${c.lr}`);
+    const t = new Trainer(model, c);
     const gpu = model.gpu;
     const params = flat(t.lora), m = flat(t.m), v = flat(t.v), g = flat(t.grads);
     const s: AdamwStep = { lr: 0, beta1: t.config.beta1, beta2: t.config.beta2, eps: t.config.eps, weightDecay: t.config.weightDecay, t: 1, gradScale: 1 };

@@ -73,3 +73,25 @@ describe('the training loop', () => {
     m4.dispose();
   }, 300_000);
 });
+
+describe('merged weights', () => {
+  it('a base with the adapter merged in gives the logits of base + adapter', async () => {
+    const { mergedSafetensors } = await import('../../src/train/merge');
+    const { writeFileSync, copyFileSync } = await import('node:fs');
+    const gpu = await getGpu();
+    const dir = join(__dirname, '../fixtures/pytorch/qwen2-tiny');
+    const model = await loadModel(gpu, { kind: 'dir', path: dir }, { quant: 'none', adapter: { kind: 'dir', path: dir } });
+    const out = mkdtempSync(join(tmpdir(), 'merged-'));
+    writeFileSync(join(out, 'model.safetensors'), await mergedSafetensors(model));
+    copyFileSync(join(dir, 'config.json'), join(out, 'config.json'));
+    const merged = await loadModel(gpu, { kind: 'dir', path: out }, { quant: 'none' });
+    const ids = [3, 1, 4, 1, 5, 9, 2, 6];
+    const pos = ids.map((_, t) => [0, t] as [number, number]);
+    const a = await model.logits([ids], pos), b = await merged.logits([ids], pos);
+    let maxDiff = 0, maxAbs = 0;
+    for (let i = 0; i < a.length; i++) { maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i])); maxAbs = Math.max(maxAbs, Math.abs(a[i])); }
+    expect(maxDiff / maxAbs).toBeLessThan(1e-5);
+    model.dispose();
+    merged.dispose();
+  });
+});
