@@ -19,6 +19,7 @@ export default defineConfig(({ isSsrBuild }) => ({
   server: { port: 5173, strictPort: true },
   test: {
     include: ['tests/unit/**/*.test.ts', 'tests/gpu/**/*.test.ts'],
+    globalSetup: ['tests/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,

@@ -16,6 +16,7 @@ import type { LoadReport } from './load';
 import { weightTensors } from './load';
 import { destroyLora } from './lora';
 import { sampleToken, type SamplingOptions } from './sampling';
+import { rng } from '../util/random';
 import type { ChatMessage, Tokenizer } from '../tokenizer/tokenizer';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -241,15 +242,7 @@ export class Model {
     if (promptIds.length >= this.contextLength) throw new ShapeError(`generate: the prompt has ${promptIds.length} tokens, the context length is ${this.contextLength}`);
     const S = Math.min(this.contextLength, promptIds.length + maxNew);
     const cache = this.kvCache(S);
-    const rng = o.seed !== undefined ? o.seed : 0;
-    let state = rng >>> 0;
-    const random = () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const random = rng(o.seed ?? 0);
 
     const t0 = performance.now();
     const prefill = await this.plan(1, promptIds.length, 1, cache);

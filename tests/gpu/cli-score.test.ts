@@ -1,30 +1,14 @@
 // The score CLI end to end on a fixture model and the committed sample dataset, and a run killed
 // midway (SIGKILL) that resumes without re-scoring what it had finished.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { CLI, ROOT, run } from './cli';
 
-const ROOT = join(__dirname, '../..');
-const CLI = join(ROOT, 'dist-node/cli.js');
 const MODEL = join(ROOT, 'tests/fixtures/tiny/llama');
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--ssr', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'ignore' });
-}, 120_000);
 
 describe('entrotune score', () => {
   it('scores the sample dataset and writes scores, splits and the report', async () => {

@@ -1,29 +1,12 @@
 // The train CLI end to end: a few steps on the committed sample dataset, a PEFT adapter out, and a
 // second run that resumes from the checkpoint instead of starting over.
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { run } from './cli';
 import { memorySource } from '../../src/model/bytes';
 import { readSafetensorsHeader } from '../../src/model/safetensors';
-
-const ROOT = join(__dirname, '../..');
-const CLI = join(ROOT, 'dist-node/cli.js');
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: ROOT });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--ssr', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'ignore' });
-}, 120_000);
 
 describe('entrotune train', () => {
   it('trains on multiple-choice questions, writes a PEFT adapter, and resumes', async () => {
