@@ -126,9 +126,9 @@ export class LocalEngine implements Engine {
   }
 
   async exportAdapter(): Promise<{ config: string; weights: Uint8Array }> {
-    if (!this.trainer) throw new EntrotuneError('nothing was trained yet', 'train first');
+    if (!this.trainer?.lora) throw new EntrotuneError('no LoRA adapter was trained yet', 'train first (LoRA mode)');
     const g = await this.getGpu();
-    return { config: adapterConfigJson(this.trainer.lora, this.needModel().name), weights: await tensorsToSafetensors(g, this.trainer.tensors()) };
+    return { config: adapterConfigJson(this.trainer.lora!, this.needModel().name), weights: await tensorsToSafetensors(g, this.trainer.tensors()) };
   }
 
   async cachedModels(): Promise<CachedModel[]> {

@@ -15,6 +15,7 @@
 
 import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
+import { matmulBackwardWeight } from './matmul';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { grid1d, gridPerItem, needElements, needPositive } from './check';
@@ -71,6 +72,8 @@ export interface CrossEntropyArgs {
   chunk: number;
   /** [N, C] gradient of the loss to h, written (=) when given. */
   dh?: Tensor;
+  /** [V, C] f32 gradient of the lm_head, accumulated (+=) when given (full fine-tuning). */
+  dW?: Tensor;
   /** [N, min(chunk, V)] scratch: one pass's logits, then their gradient (the big one: the caller plans it). */
   logits: Tensor;
   /** [N, 4] running (max, Σ exp, target logit, lse) per row; made here (scratch) when not given. */
@@ -136,6 +139,12 @@ export async function crossEntropy(gpu: Gpu, a: CrossEntropyArgs): Promise<Cross
     for (const [v0, Vc] of passes) {
       ds.push(...(await linearForwardRows(gpu, logits, h, W, N, { row0: v0, rows: Vc, ldy: Vc })));
       ds.push(await ceBackward(gpu, logits, stats, targets, count, N, Vc, v0));
+      if (a.dW) {
+        // dW[v0:v0+Vc] += gᵀ·h, on a view of the rows of this pass (offsets must stay 256-byte aligned)
+        if ((v0 * C * 4) % 256) throw new ShapeError(`cross_entropy: a pass starting at row ${v0} of a ${C}-wide dW is not 256-byte aligned`, 'use a vocabulary chunk that is a multiple of 64');
+        const rows: Tensor = { ...a.dW, name: `${a.dW.name}[${v0}:]`, offset: a.dW.offset + v0 * C * 4, bytes: Vc * C * 4, shape: [Vc, C] };
+        ds.push(await matmulBackwardWeight(gpu, rows, logits, h, N, Vc, C, { accumulate: true }));
+      }
       ds.push(...(await linearBackwardInput(gpu, dh, logits, W, N, { row0: v0, rows: Vc, ldy: Vc, accumulate: v0 > 0 })));
     }
   }

@@ -268,3 +268,12 @@ export async function linearBackwardInput(gpu: Gpu, dX: Tensor, dY: Tensor, W: Q
   }
   return out;
 }
+
+/** dE[uniq[u], :] += Σ dx[pos[off[u]..off[u+1]], :] for u < U (f32 table; the CPU lists each token's rows). */
+export async function embeddingBackward(gpu: Gpu, dE: Tensor, dx: Tensor, uniq: Tensor, off: Tensor, pos: Tensor, U: number, C: number, maxRows: number): Promise<Dispatch> {
+  needPositive('embedding_backward', { U, C });
+  needElements('embedding_backward', dx, maxRows * C);
+  needElements('embedding_backward', uniq, U);
+  needElements('embedding_backward', off, U + 1);
+  return makeDispatch(gpu, { shader: 'embedding', entry: 'embedding_backward' }, [dE, dx, uniq, off, pos], [['u32', U], ['u32', C], ['u32', 0], ['u32', 0]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, maxRows * C));
+}

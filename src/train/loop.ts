@@ -69,7 +69,12 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return shuffle(Array.from({ length: n }, (_, i) => i), rng((seed * 1_000_003 + epoch) >>> 0));
 }
 
+/** The trained weights: a PEFT adapter, or (full fine-tuning) model.safetensors with every weight. */
 export async function saveAdapterFiles(trainer: Trainer, sink: FileSink, baseModel: string): Promise<void> {
+  if (!trainer.lora) {
+    await sink.write('model.safetensors', await tensorsToSafetensors(trainer.model.gpu, trainer.tensors()));
+    return;
+  }
   await sink.write('adapter_model.safetensors', await tensorsToSafetensors(trainer.model.gpu, trainer.tensors()));
   await sink.write('adapter_config.json', adapterConfigJson(trainer.lora, baseModel));
 }
@@ -87,10 +92,11 @@ async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State |
   if (!raw) return null;
   const state = JSON.parse(new TextDecoder().decode(raw)) as State;
   const gpu = trainer.model.gpu;
-  const adapter = await sink.read('adapter_model.safetensors');
+  const weightsFile = trainer.lora ? 'adapter_model.safetensors' : 'model.safetensors';
+  const adapter = await sink.read(weightsFile);
   const opt = await sink.read('optimizer.safetensors');
   if (!adapter || !opt) throw new EntrotuneError('the checkpoint is incomplete (state.json without its tensors)', 'delete the checkpoint folder to start over');
-  await safetensorsToTensors(gpu, 'adapter_model.safetensors', adapter, trainer.tensors());
+  await safetensorsToTensors(gpu, weightsFile, adapter, trainer.tensors());
   const { m, v } = trainer.optimizerTensors();
   await safetensorsToTensors(gpu, 'optimizer.safetensors', opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
   trainer.step = state.step;

@@ -16,12 +16,21 @@ import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { attentionBackward } from '../kernels/attention-backward';
 import { scaleForward } from '../kernels/elementwise';
-import { attentionForward, gatherRows, rmsnormBackward, rmsnormForward, ropeBackward, ropeForward, scatterRowsIdx, swigluBackward, swigluForward } from '../kernels/layers';
+import { attentionForward, gatherRows, rmsnormBackward, rmsnormBackwardWeight, rmsnormForward, ropeBackward, ropeForward, scatterRowsIdx, swigluBackward, swigluForward } from '../kernels/layers';
 import { crossEntropy } from '../kernels/loss';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul';
-import { embeddingForward, linearBackwardInput, linearForward } from '../kernels/qweight';
+import { embeddingBackward, embeddingForward, linearBackwardInput, linearForward } from '../kernels/qweight';
 import type { ModelConfig } from '../model/config';
 import { projectionShape, type LoraPair, type LoraTarget, type LoraWeights, type ModelWeights } from '../model/llama';
+
+/** Gradients of every base weight, for full fine-tuning of small unquantised models (+=). */
+export interface FullGrads {
+  /** [V, C]; also receives the lm_head's gradient when the embeddings are tied. */
+  embed: Tensor;
+  lmHead: Tensor | null;
+  norm: Tensor;
+  layers: (Record<LoraTarget, Tensor> & { attnNorm: Tensor; mlpNorm: Tensor; qNorm: Tensor | null; kNorm: Tensor | null; bias: Partial<Record<LoraTarget, Tensor>> })[];
+}
 
 export interface TrainShape {
   B: number;
@@ -63,6 +72,7 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number)
     { name: 'ce_logits', shape: [s.N, Math.min(V, CE_CHUNK)] },
     { name: 'ce_stats', shape: [s.N, 4] }, { name: 'ce_rowloss', shape: [s.N] }, { name: 'ce_loss', shape: [1] }, { name: 'ce_count', shape: [2] },
   );
+  specs.push({ name: 'ones', shape: [BT] }, { name: 'emb_uniq', shape: [BT], dtype: 'u32' }, { name: 'emb_off', shape: [BT + 1], dtype: 'u32' }, { name: 'emb_pos', shape: [BT], dtype: 'u32' });
   if (r) {
     for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']) specs.push({ name: `u_${t}`, shape: [BT, r] });
     specs.push({ name: 'du', shape: [BT, r] });
@@ -74,6 +84,8 @@ export class LoraTrainPlan {
   private dispatches: Dispatch[] = [];
   /** Scalar loss (mean over trained positions) after run(). */
   loss!: Tensor;
+  /** Full fine-tuning: the embedding scatter-add, whose count of distinct tokens changes per batch. */
+  private embedBack: Dispatch | null = null;
 
   private constructor(
     private readonly gpu: Gpu,
@@ -82,19 +94,19 @@ export class LoraTrainPlan {
     readonly acts: Arena,
   ) {}
 
-  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights, grads: LoraWeights, rope: Tensor, shape: TrainShape): Promise<LoraTrainPlan> {
+  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights | null, grads: LoraWeights | null, rope: Tensor, shape: TrainShape, full: FullGrads | null = null): Promise<LoraTrainPlan> {
     const { C, I, NH, NKV, HS, L, eps } = cfg;
     const { B, T, N } = shape;
     const BT = B * T;
-    const r = lora.r;
+    const r = lora?.r ?? 0;
     const acts = Arena.create(gpu, `training ${B}×${T}`, trainActivationSpecs(cfg, shape, r), 'activations');
     const plan = new LoraTrainPlan(gpu, cfg, shape, acts);
     const a = (n: string) => acts.get(n);
     const out = plan.dispatches;
     const add = (d: Dispatch | Dispatch[]) => out.push(...(Array.isArray(d) ? d : [d]));
     const pair = (l: number, t: LoraTarget): [LoraPair, LoraPair] | null => {
-      const p = lora.layers[l]?.[t];
-      const g = grads.layers[l]?.[t];
+      const p = lora?.layers[l]?.[t];
+      const g = grads?.layers[l]?.[t];
       return p && g ? [p, g] : null;
     };
 
@@ -105,18 +117,24 @@ export class LoraTrainPlan {
       if (p) {
         const { out: Nn, in: K } = projectionShape(cfg, t);
         add(await matmulForward(gpu, a(`u_${t}`), x, p[0].A, BT, r, K)); //                    u = x·Aᵀ
-        add(await matmulForward(gpu, y, a(`u_${t}`), p[0].B, BT, Nn, r, { accumulate: true, alpha: lora.scale })); // y += s·u·Bᵀ
+        add(await matmulForward(gpu, y, a(`u_${t}`), p[0].B, BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // y += s·u·Bᵀ
       }
     };
     // dx (=|+=) dy·W + LoRA: dB += s·dyᵀ·u, du = s·dy·B, dA += duᵀ·x, dx += du·A. Undoes `project`.
     const projectBack = async (l: number, t: LoraTarget, dx: Tensor, dy: Tensor, x: Tensor, accumulate: boolean) => {
       add(await linearBackwardInput(gpu, dx, dy, w.layers[l][t], BT, { accumulate }));
+      if (full) {
+        const { out: Nn, in: K } = projectionShape(cfg, t);
+        add(await matmulBackwardWeight(gpu, full.layers[l][t], dy, x, BT, Nn, K, { accumulate: true })); //   dW += dyᵀ·x
+        const gb = full.layers[l].bias[t];
+        if (gb) add(await matmulBackwardWeight(gpu, gb, dy, a('ones'), BT, Nn, 1, { accumulate: true })); //  db += Σ_rows dy
+      }
       const p = pair(l, t);
       if (p) {
         const { out: Nn, in: K } = projectionShape(cfg, t);
         const [P, G] = p;
-        add(await matmulBackwardWeight(gpu, G.B, dy, a(`u_${t}`), BT, Nn, r, { accumulate: true, alpha: lora.scale })); // dB += s·dyᵀ·u
-        add(await matmulBackwardInput(gpu, a('du'), dy, P.B, BT, Nn, r, { alpha: lora.scale })); //                 du = s·dy·B
+        add(await matmulBackwardWeight(gpu, G.B, dy, a(`u_${t}`), BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // dB += s·dyᵀ·u
+        add(await matmulBackwardInput(gpu, a('du'), dy, P.B, BT, Nn, r, { alpha: lora!.scale })); //                du = s·dy·B
         add(await matmulBackwardWeight(gpu, G.A, a('du'), x, BT, r, K, { accumulate: true })); //                   dA += duᵀ·x
         add(await matmulBackwardInput(gpu, dx, a('du'), P.A, BT, r, K, { accumulate: true })); //                  dx += du·A
       }
@@ -161,10 +179,11 @@ export class LoraTrainPlan {
     // Loss on the trained rows only: gather, final norm, chunked cross-entropy → dhsel.
     add(await gatherRows(gpu, a('sel'), a(`x${L}`), a('rows'), N, C));
     add(await rmsnormForward(gpu, a('hsel'), a('rstdsel'), a('sel'), w.norm, N, C, eps));
-    const ce = await crossEntropy(gpu, { h: a('hsel'), W: w.lmHead, targets: a('targets'), N, chunk: CE_CHUNK, dh: a('dhsel'), logits: a('ce_logits'), stats: a('ce_stats'), rowLoss: a('ce_rowloss'), loss: a('ce_loss'), count: a('ce_count') });
+    const ce = await crossEntropy(gpu, { h: a('hsel'), W: w.lmHead, targets: a('targets'), N, chunk: CE_CHUNK, dh: a('dhsel'), dW: full ? full.lmHead ?? full.embed : undefined, logits: a('ce_logits'), stats: a('ce_stats'), rowLoss: a('ce_rowloss'), loss: a('ce_loss'), count: a('ce_count') });
     add(ce.dispatches);
     plan.loss = ce.loss;
     add(await rmsnormBackward(gpu, a('dsel'), a('dhsel'), a('sel'), w.norm, a('rstdsel'), N, C, false));
+    if (full) add(await rmsnormBackwardWeight(gpu, full.norm, a('dhsel'), a('sel'), a('rstdsel'), N, C));
     // dx = 0 except on the trained rows (the zeros are written by run()).
     add(await scatterRowsIdx(gpu, a('dx'), a('dsel'), a('rows'), N, C));
 
@@ -177,6 +196,7 @@ export class LoraTrainPlan {
       add(await swigluBackward(gpu, a('dgate'), a('dup'), a('dact'), a('gate'), a('up'), BT * I)); // undoes act = silu(gate)·up
       await projectBack(l, 'gate_proj', a('dh'), a('dgate'), a('h2'), false); //                undoes gate = h2·Wgᵀ
       await projectBack(l, 'up_proj', a('dh'), a('dup'), a('h2'), true); //                     undoes up = h2·Wuᵀ
+      if (full) add(await rmsnormBackwardWeight(gpu, full.layers[l].mlpNorm, a('dh'), a('xmid'), a('rstd2'), BT, C));
       add(await rmsnormBackward(gpu, a('dx'), a('dh'), a('xmid'), Lw.mlpNorm, a('rstd2'), BT, C, true)); // undoes h2 = norm(xmid); dx is now d xmid
       await projectBack(l, 'o_proj', a('datt'), a('dx'), a('att'), false); //                   undoes xmid += att·Woᵀ
       add(await attentionBackward(gpu, a('dqn'), a('dkn'), a('dv'), a('D'), a('datt'), a('att'), a('lse'), a('qr'), a('kr'), a('v'), { B, T, NH, NKV, HS }));
@@ -184,6 +204,10 @@ export class LoraTrainPlan {
       add(await ropeBackward(gpu, a('dkn'), rope, BT, NKV, HS, T));
       let dq = a('dqn'), dk = a('dkn');
       if (Lw.qNorm && Lw.kNorm) {
+        if (full) {
+          add(await rmsnormBackwardWeight(gpu, full.layers[l].qNorm!, a('dqn'), a('q'), a('rstdq'), BT * NH, HS));
+          add(await rmsnormBackwardWeight(gpu, full.layers[l].kNorm!, a('dkn'), a('k'), a('rstdk'), BT * NKV, HS));
+        }
         add(await rmsnormBackward(gpu, a('dq'), a('dqn'), a('q'), Lw.qNorm, a('rstdq'), BT * NH, HS, false)); // undoes the q/k norms
         add(await rmsnormBackward(gpu, a('dk'), a('dkn'), a('k'), Lw.kNorm, a('rstdk'), BT * NKV, HS, false));
         [dq, dk] = [a('dq'), a('dk')];
@@ -191,7 +215,14 @@ export class LoraTrainPlan {
       await projectBack(l, 'q_proj', a('dh'), dq, a('h1'), false); //                          undoes q, k, v = h1·Wᵀ
       await projectBack(l, 'k_proj', a('dh'), dk, a('h1'), true);
       await projectBack(l, 'v_proj', a('dh'), a('dv'), a('h1'), true);
+      if (full) add(await rmsnormBackwardWeight(gpu, full.layers[l].attnNorm, a('dh'), xin, a('rstd1'), BT, C));
       add(await rmsnormBackward(gpu, a('dx'), a('dh'), xin, Lw.attnNorm, a('rstd1'), BT, C, true)); // undoes h1 = norm(x); dx is now d x{l}
+    }
+    if (full) {
+      // undoes x0 = embed[ids]: each distinct token's rows summed into its embedding row
+      plan.embedBack = await embeddingBackward(gpu, full.embed, a('dx'), a('emb_uniq'), a('emb_off'), a('emb_pos'), 1, C, BT);
+      add(plan.embedBack);
+      gpu.write(a('ones'), new Float32Array(BT).fill(1));
     }
     return plan;
   }
@@ -205,6 +236,26 @@ export class LoraTrainPlan {
     gpu.write(this.acts.get('rows'), rows);
     gpu.write(this.acts.get('targets'), targets);
     gpu.write(this.acts.get('dx'), new Float32Array(B * T * this.cfg.C));
+    if (this.embedBack) {
+      // CSR of token positions: uniq[u], its rows pos[off[u] .. off[u+1]]
+      const byId = new Map<number, number[]>();
+      ids.forEach((id, r) => (byId.get(id) ?? byId.set(id, []).get(id)!).push(r));
+      const uniq = [...byId.keys()];
+      const off = new Uint32Array(B * T + 1);
+      const pos = new Uint32Array(B * T);
+      let k = 0;
+      uniq.forEach((id, u) => {
+        off[u] = k;
+        for (const r of byId.get(id)!) pos[k++] = r;
+      });
+      off[uniq.length] = k;
+      const padded = new Uint32Array(B * T);
+      padded.set(uniq);
+      gpu.write(this.acts.get('emb_uniq'), padded);
+      gpu.write(this.acts.get('emb_off'), off);
+      gpu.write(this.acts.get('emb_pos'), pos);
+      gpu.device.queue.writeBuffer(this.embedBack.uniform!, 0, new Uint32Array([uniq.length]));
+    }
   }
 
   record(encoder: GPUCommandEncoder): void {

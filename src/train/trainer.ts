@@ -12,7 +12,8 @@ import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from
 import { peftName } from '../model/lora';
 import type { Model } from '../model/model';
 import { rng } from '../util/random';
-import { LoraTrainPlan } from './lora-plan';
+import { LoraTrainPlan, type FullGrads } from './lora-plan';
+import type { QWeight } from '../kernels/qweight';
 
 /** Training defaults, each with its reason. */
 export const TRAIN_DEFAULTS = {
@@ -31,6 +32,8 @@ export const TRAIN_DEFAULTS = {
   totalSteps: 100,
   minLrRatio: 0, //          cosine decays to lr·minLrRatio
   seed: 0,
+  /** 'lora' (default) or 'full': every weight trainable, for small unquantised models (classroom, the demo model). */
+  mode: 'lora' as 'lora' | 'full',
 };
 
 export type TrainConfig = typeof TRAIN_DEFAULTS;
@@ -107,11 +110,69 @@ export function learningRate(c: Pick<TrainConfig, 'lr' | 'warmupSteps' | 'schedu
   return min + (c.lr - min) * 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 
+type Named = { name: string; t: Tensor };
+
+function zerosList(gpu: Gpu, list: Named[], what: string, category: 'grads' | 'optimizer'): Named[] {
+  return list.map(({ name, t }) => {
+    const z = gpu.tensor(`${what}.${name}`, t.shape, 'f32', category);
+    gpu.write(z, new Float32Array(t.bytes / 4));
+    return { name, t: z };
+  });
+}
+
+/** Every base weight of a model loaded without quantisation, by HF name (full fine-tuning). */
+function baseParams(model: Model): Named[] {
+  const { cfg, weights: w } = model;
+  const one = (q: QWeight): Tensor => {
+    if (q.bits !== 32 || q.chunks.length !== 1) throw new EntrotuneError(`full fine-tuning needs ${q.name} unquantised in one buffer`, 'load the model with quant: "none"; full fine-tuning is for small models');
+    return { ...q.chunks[0].words, dtype: 'f32', shape: [q.N, q.K] };
+  };
+  const out: Named[] = [{ name: 'model.embed_tokens.weight', t: one(w.embed) }];
+  w.layers.forEach((L, l) => {
+    const p = `model.layers.${l}.`;
+    out.push({ name: `${p}input_layernorm.weight`, t: L.attnNorm }, { name: `${p}post_attention_layernorm.weight`, t: L.mlpNorm });
+    if (L.qNorm && L.kNorm) out.push({ name: `${p}self_attn.q_norm.weight`, t: L.qNorm }, { name: `${p}self_attn.k_norm.weight`, t: L.kNorm });
+    for (const t of LORA_TARGETS) {
+      const block = t === 'gate_proj' || t === 'up_proj' || t === 'down_proj' ? 'mlp' : 'self_attn';
+      out.push({ name: `${p}${block}.${t}.weight`, t: one(L[t]) });
+      if (L[t].bias) out.push({ name: `${p}${block}.${t}.bias`, t: L[t].bias! });
+    }
+  });
+  out.push({ name: 'model.norm.weight', t: w.norm });
+  if (!cfg.tieEmbeddings) out.push({ name: 'lm_head.weight', t: one(w.lmHead) });
+  return out;
+}
+
+function fullGradsOf(model: Model, grads: Named[]): FullGrads {
+  const g = new Map(grads.map((x) => [x.name, x.t]));
+  const get = (n: string) => g.get(n)!;
+  return {
+    embed: get('model.embed_tokens.weight'),
+    lmHead: g.get('lm_head.weight') ?? null,
+    norm: get('model.norm.weight'),
+    layers: model.weights.layers.map((L, l) => {
+      const p = `model.layers.${l}.`;
+      const proj = {} as Record<LoraTarget, Tensor>;
+      const bias: Partial<Record<LoraTarget, Tensor>> = {};
+      for (const t of LORA_TARGETS) {
+        const block = t === 'gate_proj' || t === 'up_proj' || t === 'down_proj' ? 'mlp' : 'self_attn';
+        proj[t] = get(`${p}${block}.${t}.weight`);
+        if (L[t].bias) bias[t] = get(`${p}${block}.${t}.bias`);
+      }
+      return { ...proj, bias, attnNorm: get(`${p}input_layernorm.weight`), mlpNorm: get(`${p}post_attention_layernorm.weight`), qNorm: g.get(`${p}self_attn.q_norm.weight`) ?? null, kNorm: g.get(`${p}self_attn.k_norm.weight`) ?? null };
+    }),
+  };
+}
+
 export class Trainer {
-  readonly lora: LoraWeights;
-  readonly grads: LoraWeights;
-  private readonly m: LoraWeights;
-  private readonly v: LoraWeights;
+  /** The adapter being trained (null in full fine-tuning). */
+  readonly lora: LoraWeights | null;
+  private readonly loraGrads: LoraWeights | null;
+  private readonly full: FullGrads | null;
+  private readonly params: Named[];
+  private readonly grads: Named[];
+  private readonly m: Named[];
+  private readonly v: Named[];
   private plans = new Map<string, LoraTrainPlan>();
   private normScratch: { partials: Tensor; out: Tensor; dispatches: Dispatch[] } | null = null;
   private adam: { d: Dispatch; n: number }[] = [];
@@ -126,12 +187,23 @@ export class Trainer {
     readonly config: TrainConfig,
   ) {
     const gpu = model.gpu;
-    // Continue an adapter the model already carries, else start one the PEFT way.
-    this.lora = model.lora ?? initLora(gpu, model, config);
-    model.setAdapter(this.lora);
-    this.grads = zerosLike(gpu, this.lora, 'grad', 'grads');
-    this.m = zerosLike(gpu, this.lora, 'adam_m', 'optimizer');
-    this.v = zerosLike(gpu, this.lora, 'adam_v', 'optimizer');
+    if (config.mode === 'full') {
+      model.setAdapter(null);
+      this.lora = this.loraGrads = null;
+      this.params = baseParams(model);
+      this.grads = zerosList(gpu, this.params, 'grad', 'grads');
+      this.full = fullGradsOf(model, this.grads);
+    } else {
+      // Continue an adapter the model already carries, else start one the PEFT way.
+      this.lora = model.lora ?? initLora(gpu, model, config);
+      model.setAdapter(this.lora);
+      this.loraGrads = zerosLike(gpu, this.lora, 'grad', 'grads');
+      this.full = null;
+      this.params = flat(this.lora);
+      this.grads = flat(this.loraGrads);
+    }
+    this.m = zerosList(gpu, this.params, 'adam_m', 'optimizer');
+    this.v = zerosList(gpu, this.params, 'adam_v', 'optimizer');
   }
 
   static async create(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
@@ -141,17 +213,16 @@ export class Trainer {
     if (!(c.lr > 0)) throw new EntrotuneError(`learning rate must be positive, got ${c.lr}`);
     const t = new Trainer(model, c);
     const gpu = model.gpu;
-    const params = flat(t.lora), m = flat(t.m), v = flat(t.v), g = flat(t.grads);
     const s: AdamwStep = { lr: 0, beta1: t.config.beta1, beta2: t.config.beta2, eps: t.config.eps, weightDecay: t.config.weightDecay, t: 1, gradScale: 1 };
-    for (let i = 0; i < params.length; i++) {
-      const n = params[i].t.bytes / 4;
-      t.adam.push({ d: await adamwStep(gpu, params[i].t, m[i].t, v[i].t, g[i].t, n, s), n });
+    for (let i = 0; i < t.params.length; i++) {
+      const n = t.params[i].t.bytes / 4;
+      t.adam.push({ d: await adamwStep(gpu, t.params[i].t, t.m[i].t, t.v[i].t, t.grads[i].t, n, s), n });
     }
     // Σ g² per tensor into its own 256-byte slot, then one readback of all of them.
     const partials = gpu.tensor('gradnorm-partials', [256], 'f32', 'scratch');
-    const out = gpu.tensor('gradnorm-out', [g.length * 64], 'f32', 'scratch');
+    const out = gpu.tensor('gradnorm-out', [t.grads.length * 64], 'f32', 'scratch');
     const dispatches: Dispatch[] = [];
-    for (const [i, x] of g.entries()) {
+    for (const [i, x] of t.grads.entries()) {
       const slot: Tensor = { ...out, offset: out.offset + i * 256, bytes: 4, shape: [1] };
       dispatches.push(...(await reduceForward(gpu, slot, partials, x.t, x.t.bytes / 4, 'sumsq')));
     }
@@ -192,7 +263,7 @@ export class Trainer {
         old.destroy();
         this.plans.delete(k);
       }
-      p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.grads, this.model.ropeTable, { B, T, N });
+      p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.loraGrads, this.model.ropeTable, { B, T, N }, this.full);
       this.plans.set(key, p);
     }
     return p;
@@ -227,7 +298,7 @@ export class Trainer {
 
   /** Zero the gradient buffers (done after each optimiser step). */
   zeroGrads(): void {
-    for (const { t } of flat(this.grads)) this.model.gpu.write(t, new Float32Array(t.bytes / 4));
+    for (const { t } of this.grads) this.model.gpu.write(t, new Float32Array(t.bytes / 4));
     this.micro = 0;
     this.pendingLoss = [];
     this.pendingTokens = 0;
@@ -238,7 +309,7 @@ export class Trainer {
     this.zeroGrads();
     const loss = await this.accumulate(batch);
     const grads = new Map<string, Float32Array>();
-    for (const { name, t } of flat(this.grads)) grads.set(name, await this.model.gpu.read(t));
+    for (const { name, t } of this.grads) grads.set(name, await this.model.gpu.read(t));
     this.zeroGrads();
     return { loss, grads };
   }
@@ -282,13 +353,13 @@ export class Trainer {
     return this.optimizerStep();
   }
 
-  /** Adapter tensors by PEFT name (for export and checkpoints). */
+  /** Trained tensors: the adapter by PEFT name, or (full fine-tuning) every weight by HF name. */
   tensors(): { name: string; t: Tensor }[] {
-    return flat(this.lora);
+    return this.params;
   }
 
   optimizerTensors(): { m: { name: string; t: Tensor }[]; v: { name: string; t: Tensor }[] } {
-    return { m: flat(this.m), v: flat(this.v) };
+    return { m: this.m, v: this.v };
   }
 
   dispose(): void {
@@ -301,6 +372,6 @@ export class Trainer {
       gpu.destroyBuffer(this.normScratch.partials.buffer);
       gpu.destroyBuffer(this.normScratch.out.buffer);
     }
-    for (const w of [this.grads, this.m, this.v]) for (const { t } of flat(w)) gpu.destroyBuffer(t.buffer);
+    for (const list of [this.grads, this.m, this.v]) for (const { t } of list) gpu.destroyBuffer(t.buffer);
   }
 }
