@@ -17,14 +17,14 @@ import { describeLoadProgress, num, parse, progressLine, quant } from './args';
 import { defaultCacheDir } from './generate';
 
 export const TRAIN_USAGE = `entrotune train --model <folder|URL|repo> --data <train.jsonl> --out <dir>
-  [--quant nf4|int8|none] [--r 8] [--alpha 16] [--lr 2e-4] [--epochs 1] [--batch 4] [--accum 1]
+  [--quant nf4|int8|none] [--r 8] [--alpha 16] [--dropout 0] [--full] [--lr 2e-4] [--epochs 1] [--batch 4] [--accum 1]
   [--max-steps N] [--warmup 0] [--schedule cosine|constant] [--checkpoint-every 50] [--include-prompt] [--seed 0]
   data: JSON lines with {"messages": [...]} (chat), or multiple-choice questions (trained on the gold letter)`;
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const a = parse(argv, {
     model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, quant: { type: 'string' },
-    r: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
+    r: { type: 'string' }, alpha: { type: 'string' }, dropout: { type: 'string' }, full: { type: 'boolean' }, lr: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
     accum: { type: 'string' }, 'max-steps': { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' },
     'checkpoint-every': { type: 'string' }, 'include-prompt': { type: 'boolean' }, seed: { type: 'string' }, 'cache-dir': { type: 'string' },
   }, TRAIN_USAGE);
@@ -58,7 +58,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     examples = parsed.questions.map((q) => chatExample(tok, [...promptMessages(q, PROMPTS.letters), { role: 'assistant', content: label('letters', q.answer) }], includePrompt));
   }
   const trainer = await Trainer.create(model, {
-    r: num(a.r, 'r', 8, int), alpha: num(a.alpha, 'alpha', 16), lr: num(a.lr, 'lr', 2e-4, (n) => n > 0),
+    r: num(a.r, 'r', 8, int), alpha: num(a.alpha, 'alpha', 16), dropout: num(a.dropout, 'dropout', 0, (n) => n >= 0 && n < 1),
+    mode: a.full ? 'full' : 'lora', lr: num(a.lr, 'lr', 2e-4, (n) => n > 0),
     warmupSteps: num(a.warmup, 'warmup', 0, (n) => Number.isInteger(n) && n >= 0), schedule, seed: num(a.seed, 'seed', 0, Number.isInteger),
   });
   const sink = await nodeDirSink(a.out);
@@ -70,7 +71,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     onLog: (t) => process.stderr.write(`${t}\n`),
     onProgress: (p) => line(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(3)} ${p.tokensPerSecond.toFixed(1)} trained tok/s GPU ${formatBytes(p.gpuBytes)} ETA ${p.eta.toFixed(0)} s`, p.step === p.totalSteps),
   });
-  console.log(`trained ${losses.length} steps: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)}; adapter in ${a.out} (adapter_model.safetensors + adapter_config.json)`);
+  const what = a.full ? 'weights in model.safetensors' : 'adapter_model.safetensors + adapter_config.json';
+  console.log(`trained ${losses.length} steps: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)}; ${what} in ${a.out}`);
   trainer.dispose();
   model.dispose();
   gpu.destroy();

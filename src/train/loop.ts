@@ -60,6 +60,8 @@ interface State {
   /** Index into the epoch's shuffled order of the next example. */
   offset: number;
   seed: number;
+  /** Micro-batches seen, which seeds LoRA dropout masks. */
+  dropoutTick?: number;
   losses: number[];
   config: Record<string, unknown>;
 }
@@ -81,6 +83,7 @@ export async function saveAdapterFiles(trainer: Trainer, sink: FileSink, baseMod
 
 async function saveCheckpoint(trainer: Trainer, sink: FileSink, state: State, baseModel: string): Promise<void> {
   const gpu = trainer.model.gpu;
+  state.dropoutTick = trainer.dropoutTick;
   await saveAdapterFiles(trainer, sink, baseModel);
   const { m, v } = trainer.optimizerTensors();
   await sink.write('optimizer.safetensors', await tensorsToSafetensors(gpu, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]));
@@ -100,6 +103,7 @@ async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State |
   const { m, v } = trainer.optimizerTensors();
   await safetensorsToTensors(gpu, 'optimizer.safetensors', opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
   trainer.step = state.step;
+  trainer.dropoutTick = state.dropoutTick ?? 0;
   return state;
 }
 

@@ -19,9 +19,12 @@ import { scaleForward } from '../kernels/elementwise';
 import { attentionForward, gatherRows, rmsnormBackward, rmsnormBackwardWeight, rmsnormForward, ropeBackward, ropeForward, scatterRowsIdx, swigluBackward, swigluForward } from '../kernels/layers';
 import { crossEntropy } from '../kernels/loss';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul';
+import { dropoutBackward, dropoutForward, setDropoutSeed } from '../kernels/dropout';
 import { embeddingBackward, embeddingForward, linearBackwardInput, linearForward } from '../kernels/qweight';
 import type { ModelConfig } from '../model/config';
-import { projectionShape, type LoraPair, type LoraTarget, type LoraWeights, type ModelWeights } from '../model/llama';
+import { LORA_TARGETS, projectionShape, type LoraPair, type LoraTarget, type LoraWeights, type ModelWeights } from '../model/llama';
+
+const LORA_TARGET_INDEX = Object.fromEntries(LORA_TARGETS.map((t, i) => [t, i])) as Record<LoraTarget, number>;
 
 /** Gradients of every base weight, for full fine-tuning of small unquantised models (+=). */
 export interface FullGrads {
@@ -43,7 +46,7 @@ export interface TrainShape {
 export const CE_CHUNK = 8192;
 
 /** Activations and gradients one plan allocates (the planner uses the same list). */
-export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number): TensorSpec[] {
+export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0): TensorSpec[] {
   const { C, I, NH, NKV, HS, L, V } = cfg;
   const BT = s.B * s.T;
   const specs: TensorSpec[] = [
@@ -76,6 +79,10 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number)
   if (r) {
     for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']) specs.push({ name: `u_${t}`, shape: [BT, r] });
     specs.push({ name: 'du', shape: [BT, r] });
+    if (dropout > 0) {
+      const widest = Math.max(C, I, NH * HS);
+      specs.push({ name: 'xdrop', shape: [BT, widest] }, { name: 'dxdrop', shape: [BT, widest] });
+    }
   }
   return specs;
 }
@@ -86,6 +93,8 @@ export class LoraTrainPlan {
   loss!: Tensor;
   /** Full fine-tuning: the embedding scatter-add, whose count of distinct tokens changes per batch. */
   private embedBack: Dispatch | null = null;
+  /** LoRA dropout launches and their (layer, target) keys: reseeded every micro-batch. */
+  private dropouts: { d: Dispatch; key: number }[] = [];
 
   private constructor(
     private readonly gpu: Gpu,
@@ -94,12 +103,12 @@ export class LoraTrainPlan {
     readonly acts: Arena,
   ) {}
 
-  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights | null, grads: LoraWeights | null, rope: Tensor, shape: TrainShape, full: FullGrads | null = null): Promise<LoraTrainPlan> {
+  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights | null, grads: LoraWeights | null, rope: Tensor, shape: TrainShape, full: FullGrads | null = null, dropout = 0): Promise<LoraTrainPlan> {
     const { C, I, NH, NKV, HS, L, eps } = cfg;
     const { B, T, N } = shape;
     const BT = B * T;
     const r = lora?.r ?? 0;
-    const acts = Arena.create(gpu, `training ${B}×${T}`, trainActivationSpecs(cfg, shape, r), 'activations');
+    const acts = Arena.create(gpu, `training ${B}×${T}`, trainActivationSpecs(cfg, shape, r, dropout), 'activations');
     const plan = new LoraTrainPlan(gpu, cfg, shape, acts);
     const a = (n: string) => acts.get(n);
     const out = plan.dispatches;
@@ -110,13 +119,24 @@ export class LoraTrainPlan {
       return p && g ? [p, g] : null;
     };
 
+    // LoRA dropout on the adapter's input, with a mask keyed by (layer, target): recomputing it in
+    // the backward pass gives the same mask.
+    const dropKey = (l: number, t: LoraTarget) => l * 8 + (LORA_TARGET_INDEX[t] ?? 0);
+    const dropped = async (l: number, t: LoraTarget, x: Tensor, K: number): Promise<Tensor> => {
+      if (!(dropout > 0)) return x;
+      const d = await dropoutForward(gpu, a('xdrop'), x, BT * K, dropout, 0);
+      plan.dropouts.push({ d, key: dropKey(l, t) });
+      add(d);
+      return a('xdrop');
+    };
     // y (=|+=) x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ; keeps u = x·Aᵀ for the backward pass.
     const project = async (l: number, t: LoraTarget, y: Tensor, x: Tensor, accumulate: boolean) => {
       add(await linearForward(gpu, y, x, w.layers[l][t], BT, { accumulate }));
       const p = pair(l, t);
       if (p) {
         const { out: Nn, in: K } = projectionShape(cfg, t);
-        add(await matmulForward(gpu, a(`u_${t}`), x, p[0].A, BT, r, K)); //                    u = x·Aᵀ
+        const xd = await dropped(l, t, x, K); //                                                dropout(x) (x when p = 0)
+        add(await matmulForward(gpu, a(`u_${t}`), xd, p[0].A, BT, r, K)); //                   u = dropout(x)·Aᵀ
         add(await matmulForward(gpu, y, a(`u_${t}`), p[0].B, BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // y += s·u·Bᵀ
       }
     };
@@ -135,8 +155,17 @@ export class LoraTrainPlan {
         const [P, G] = p;
         add(await matmulBackwardWeight(gpu, G.B, dy, a(`u_${t}`), BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // dB += s·dyᵀ·u
         add(await matmulBackwardInput(gpu, a('du'), dy, P.B, BT, Nn, r, { alpha: lora!.scale })); //                du = s·dy·B
-        add(await matmulBackwardWeight(gpu, G.A, a('du'), x, BT, r, K, { accumulate: true })); //                   dA += duᵀ·x
-        add(await matmulBackwardInput(gpu, dx, a('du'), P.A, BT, r, K, { accumulate: true })); //                  dx += du·A
+        if (dropout > 0) {
+          const xd = await dropped(l, t, x, K); //                                              the forward's mask, recomputed
+          add(await matmulBackwardWeight(gpu, G.A, a('du'), xd, BT, r, K, { accumulate: true })); //               dA += duᵀ·dropout(x)
+          add(await matmulBackwardInput(gpu, a('dxdrop'), a('du'), P.A, BT, r, K)); //                              g = du·A
+          const db = await dropoutBackward(gpu, dx, a('dxdrop'), BT * K, dropout, 0); //                           dx += mask ⊙ g
+          plan.dropouts.push({ d: db, key: dropKey(l, t) });
+          add(db);
+        } else {
+          add(await matmulBackwardWeight(gpu, G.A, a('du'), x, BT, r, K, { accumulate: true })); //                 dA += duᵀ·x
+          add(await matmulBackwardInput(gpu, dx, a('du'), P.A, BT, r, K, { accumulate: true })); //                dx += du·A
+        }
       }
     };
 
@@ -168,7 +197,8 @@ export class LoraTrainPlan {
         await project(l, 'down_proj', xout, a('act'), true); //                                x' += act·Wdᵀ
       } else if (pair(l, 'down_proj')) {
         // recomputing for the backward pass: only u = act·Aᵀ of the down projection is needed
-        add(await matmulForward(gpu, a('u_down_proj'), a('act'), pair(l, 'down_proj')![0].A, BT, r, I));
+        const xd = await dropped(l, 'down_proj', a('act'), I);
+        add(await matmulForward(gpu, a('u_down_proj'), xd, pair(l, 'down_proj')![0].A, BT, r, I));
       }
     };
 
@@ -256,6 +286,11 @@ export class LoraTrainPlan {
       gpu.write(this.acts.get('emb_pos'), pos);
       gpu.device.queue.writeBuffer(this.embedBack.uniform!, 0, new Uint32Array([uniq.length]));
     }
+  }
+
+  /** A new dropout mask for the next micro-batch (same seed → same masks). */
+  setDropoutSeed(seed: number): void {
+    for (const { d, key } of this.dropouts) setDropoutSeed(this.gpu, d, Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) + key * 0x27d4eb2f);
   }
 
   record(encoder: GPUCommandEncoder): void {

@@ -19,7 +19,7 @@ import type { QWeight } from '../kernels/qweight';
 export const TRAIN_DEFAULTS = {
   r: 8, //                  PEFT's default rank; enough for task adaptation of small models
   alpha: 16, //             alpha = 2r, the common QLoRA setting (scale 2)
-  dropout: 0, //            dropout on the LoRA input is not implemented yet; 0 is exact
+  dropout: 0, //            LoRA dropout on the adapter input; QLoRA used 0.05–0.1 as a regulariser
   targets: [...LORA_TARGETS] as LoraTarget[], // every linear layer, as QLoRA recommends
   lr: 2e-4, //              the QLoRA paper's rate for 7B-and-smaller models
   weightDecay: 0, //        PEFT/TRL default for LoRA
@@ -178,6 +178,8 @@ export class Trainer {
   private adam: { d: Dispatch; n: number }[] = [];
   /** Optimiser steps taken. */
   step = 0;
+  /** Micro-batches seen: seeds the dropout masks (set it to replay a mask). */
+  dropoutTick = 0;
   private micro = 0;
   private pendingLoss: number[] = [];
   private pendingTokens = 0;
@@ -208,7 +210,8 @@ export class Trainer {
 
   static async create(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
     const c = { ...TRAIN_DEFAULTS, ...config };
-    if (c.dropout > 0) throw new EntrotuneError(`LoRA dropout ${c.dropout} is not implemented yet`, 'train with dropout 0 (exact; QLoRA uses 0.05–0.1 only as a regulariser)');
+    if (!(c.dropout >= 0 && c.dropout < 1)) throw new EntrotuneError(`LoRA dropout must be in [0, 1), got ${c.dropout}`);
+    if (c.dropout > 0 && c.mode === 'full') throw new EntrotuneError('dropout applies to LoRA adapters only', 'use mode "lora", or dropout 0 for full fine-tuning');
     if (!(c.r >= 1 && Number.isInteger(c.r))) throw new EntrotuneError(`LoRA rank must be a positive integer, got ${c.r}`);
     if (!(c.lr > 0)) throw new EntrotuneError(`learning rate must be positive, got ${c.lr}`);
     const t = new Trainer(model, c);
@@ -263,7 +266,7 @@ export class Trainer {
         old.destroy();
         this.plans.delete(k);
       }
-      p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.loraGrads, this.model.ropeTable, { B, T, N }, this.full);
+      p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.loraGrads, this.model.ropeTable, { B, T, N }, this.full, this.config.dropout);
       this.plans.set(key, p);
     }
     return p;
@@ -286,6 +289,7 @@ export class Trainer {
     });
     const plan = await this.plan(B, Tp, Np);
     plan.write(idsP, rowsP, targetsP);
+    plan.setDropoutSeed((this.config.seed * 1_000_003 + this.dropoutTick++) >>> 0);
     const enc = gpu.device.createCommandEncoder({ label: 'train step' });
     plan.record(enc);
     gpu.device.queue.submit([enc.finish()]);
