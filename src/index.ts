@@ -51,6 +51,9 @@ function toSource(s: ModelSource | string): ModelSource {
   return typeof s === 'string' ? parseModelSource(s) : s;
 }
 
+/** The small files that make a weights file a usable model folder; full fine-tuning writes them next to its weights. */
+const COMPANION_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+
 async function readTokenizer(files: ModelFiles): Promise<Tokenizer | null> {
   if (!(await files.has('tokenizer.json'))) return null;
   const cfg = (await files.has('tokenizer_config.json')) ? await files.json('tokenizer_config.json') : {};
@@ -106,7 +109,12 @@ export async function loadModelFromFiles(gpu: Gpu, files: ModelFiles, name: stri
     throw err;
   }
   const contextLength = Math.max(1, Math.min(o.contextLength ?? 4096, cfg.maxPositions));
-  return new Model(gpu, cfg, tokenizer, weights, lora, { ...report, parameters, bytesPerParameter: report.weightBytes / parameters }, contextLength, name);
+  const model = new Model(gpu, cfg, tokenizer, weights, lora, { ...report, parameters, bytesPerParameter: report.weightBytes / parameters }, contextLength, name);
+  for (const f of COMPANION_FILES) if (await files.has(f)) {
+    const b = await files.bytes(f);
+    model.companionFiles[f] = await b.read(0, b.size);
+  }
+  return model;
 }
 
 /** The tokenizer of a model, or a clear error if the model has none. */

@@ -65,6 +65,8 @@ export class Model {
   private rope: Tensor;
   private cache: KvCache | null = null;
   private disposed = false;
+  /** config.json, tokenizer.json, … as loaded, so trained full weights can be saved as a complete model folder. */
+  readonly companionFiles: Record<string, Uint8Array> = {};
 
   constructor(
     readonly gpu: Gpu,

@@ -71,10 +71,12 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return shuffle(Array.from({ length: n }, (_, i) => i), rng((seed * 1_000_003 + epoch) >>> 0));
 }
 
-/** The trained weights: a PEFT adapter, or (full fine-tuning) model.safetensors with every weight. */
+/** The trained weights: a PEFT adapter, or (full fine-tuning) a model folder: model.safetensors with every weight, config.json, tokenizer files. */
 export async function saveAdapterFiles(trainer: Trainer, sink: FileSink, baseModel: string): Promise<void> {
   if (!trainer.lora) {
     await sink.write('model.safetensors', await tensorsToSafetensors(trainer.model.gpu, trainer.tensors()));
+    // The rest of the model folder, so the output loads as a model of its own.
+    for (const [name, bytes] of Object.entries(trainer.model.companionFiles)) await sink.write(name, bytes);
     return;
   }
   await sink.write('adapter_model.safetensors', await tensorsToSafetensors(trainer.model.gpu, trainer.tensors()));

@@ -29,7 +29,7 @@ describe('entrotune score', () => {
   it('resumes a run killed midway without re-scoring finished examples', async () => {
     const out = mkdtempSync(join(tmpdir(), 'entrotune-resume-'));
     const data = join(out, 'many.jsonl');
-    writeFileSync(data, Array.from({ length: 60 }, (_, i) => JSON.stringify({ id: `m${i}`, question: `What is ${i} + ${i % 7}?`, options: [`${2 * i}`, `${i + (i % 7)}`, `${i}`, `${i + 1}`], answer_index: 1, subject: i % 2 ? 'odd' : 'even' })).join('\n') + '\n');
+    writeFileSync(data, Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `m${i}`, question: `What is ${i} + ${i % 7}?`, options: [`${2 * i}`, `${i + (i % 7)}`, `${i}`, `${i + 1}`], answer_index: 1, subject: i % 2 ? 'odd' : 'even' })).join('\n') + '\n');
     const scores = join(out, 'scores.jsonl');
     const p = spawn(process.execPath, [CLI, 'score', '--model', MODEL, '--data', data, '--out', out, '--batch', '2'], { cwd: ROOT });
     await new Promise<void>((resolve, reject) => {
@@ -41,14 +41,14 @@ describe('entrotune score', () => {
     await new Promise((r) => p.on('close', r));
     const before = lines(scores);
     expect(before.length).toBeGreaterThanOrEqual(6);
-    expect(before.length).toBeLessThan(60);
+    expect(before.length).toBeLessThan(30);
     const r = await run(['score', '--model', MODEL, '--data', data, '--out', out, '--batch', '2']);
     expect(r.code, r.stderr).toBe(0);
     const done = before.filter((l) => { try { JSON.parse(l); return true; } catch { return false; } }).length;
-    expect(r.stderr).toContain(`resuming: ${done} of 60 already scored`);
+    expect(r.stderr).toContain(`resuming: ${done} of 30 already scored`);
     const after = lines(scores);
-    expect(after).toHaveLength(60);
+    expect(after).toHaveLength(30);
     expect(after.slice(0, done)).toEqual(before.slice(0, done)); // finished lines untouched
-    expect(new Set(after.map((l) => JSON.parse(l).id)).size).toBe(60); // nothing scored twice
-  });
+    expect(new Set(after.map((l) => JSON.parse(l).id)).size).toBe(30); // nothing scored twice
+  }, 300_000); // two CLI runs; generous because CI machines are shared
 });

@@ -95,3 +95,27 @@ describe('merged weights', () => {
     merged.dispose();
   });
 });
+
+describe('full fine-tuning output', () => {
+  it('is a model folder of its own: it loads and gives the trained logits', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const trainer = await Trainer.create(model, { mode: 'full', lr: 1e-2, schedule: 'constant', seed: 2 });
+    const out = mkdtempSync(join(tmpdir(), 'full-'));
+    const losses = await trainLoop(trainer, examples(model), { epochs: 3, batchSize: 4, sink: await nodeDirSink(out) });
+    expect(losses.at(-1)!).toBeLessThan(losses[0]);
+    const { existsSync } = await import('node:fs');
+    for (const f of ['model.safetensors', 'config.json', 'tokenizer.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    const trained = await loadModel(gpu, { kind: 'dir', path: out }, { quant: 'none' });
+    expect(trained.tokenizer).not.toBeNull();
+    const ids = examples(model)[0].tokens;
+    const pos = ids.map((_, t) => [0, t] as [number, number]);
+    const a = await model.logits([ids], pos), b = await trained.logits([ids], pos);
+    let maxDiff = 0, maxAbs = 0;
+    for (let i = 0; i < a.length; i++) { maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i])); maxAbs = Math.max(maxAbs, Math.abs(a[i])); }
+    expect(maxDiff / maxAbs).toBeLessThan(1e-5);
+    trainer.dispose();
+    model.dispose();
+    trained.dispose();
+  }, 300_000);
+});
