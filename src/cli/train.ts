@@ -17,7 +17,7 @@ import { describeLoadProgress, num, parse, progressLine, quant } from './args';
 import { defaultCacheDir } from './generate';
 
 export const TRAIN_USAGE = `entrotune train --model <folder|URL|repo> --data <train.jsonl> --out <dir>
-  [--quant nf4|int8|none] [--r 8] [--alpha 16] [--dropout 0] [--full] [--lr 2e-4] [--epochs 1] [--batch 4] [--accum 1]
+  [--quant nf4|int8|none] [--r 8] [--alpha 16] [--dropout 0] [--full] [--lr 2e-4] [--epochs 1] [--batch 4] [--accum 1] [--pack TOKENS]
   [--max-steps N] [--warmup 0] [--schedule cosine|constant] [--checkpoint-every 50] [--include-prompt] [--seed 0]
   data: JSON lines with {"messages": [...]} (chat), or multiple-choice questions (trained on the gold letter)`;
 
@@ -25,7 +25,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const a = parse(argv, {
     model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, quant: { type: 'string' },
     r: { type: 'string' }, alpha: { type: 'string' }, dropout: { type: 'string' }, full: { type: 'boolean' }, lr: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
-    accum: { type: 'string' }, 'max-steps': { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' },
+    accum: { type: 'string' }, pack: { type: 'string' }, 'max-steps': { type: 'string' }, warmup: { type: 'string' }, schedule: { type: 'string' },
     'checkpoint-every': { type: 'string' }, 'include-prompt': { type: 'boolean' }, seed: { type: 'string' }, 'cache-dir': { type: 'string' },
   }, TRAIN_USAGE);
   if (!a.model || !a.data || !a.out) throw new EntrotuneError('--model, --data and --out are required', TRAIN_USAGE);
@@ -65,6 +65,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const sink = await nodeDirSink(a.out);
   const losses = await trainLoop(trainer, examples, {
     epochs: num(a.epochs, 'epochs', 1, int), batchSize: num(a.batch, 'batch', 4, int), accumulation: num(a.accum, 'accum', 1, int),
+    pack: a.pack ? num(a.pack, 'pack', 0, int) : undefined,
     maxSteps: a['max-steps'] ? num(a['max-steps'], 'max-steps', 0, int) : undefined,
     checkpointEvery: num(a['checkpoint-every'], 'checkpoint-every', 50, int),
     sink, resume: true, baseModel: a.model,

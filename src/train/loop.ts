@@ -20,6 +20,27 @@ export function chatExample(tok: Tokenizer, messages: ChatMessage[], includeProm
   return { tokens: ids, labels: ids.map((id, i) => (includePrompt || assistantMask[i] ? id : -100)) };
 }
 
+/**
+ * Packed sequences: examples concatenated (in order, first fit) into rows of at most `maxTokens`,
+ * so a micro-batch carries no padding. As in TRL's packing without per-document masks, a token can
+ * attend to the earlier examples of its row; the first token of every appended example gets no
+ * target, so no loss crosses a boundary. An example longer than `maxTokens` keeps a row of its own.
+ */
+export function packExamples(examples: TrainExample[], maxTokens: number): TrainExample[] {
+  if (!(maxTokens > 0)) throw new EntrotuneError(`the packing length must be positive, got ${maxTokens}`);
+  const rows: TrainExample[] = [];
+  for (const e of examples) {
+    const row = rows.find((r) => r.tokens.length + e.tokens.length <= maxTokens);
+    if (!row) {
+      rows.push({ tokens: [...e.tokens], labels: [...e.labels] });
+      continue;
+    }
+    row.tokens.push(...e.tokens);
+    row.labels.push(-100, ...e.labels.slice(1));
+  }
+  return rows;
+}
+
 export interface TrainProgress {
   step: number;
   totalSteps: number;
@@ -40,6 +61,8 @@ export interface TrainLoopOptions {
   batchSize?: number;
   /** Micro-batches per optimizer step. */
   accumulation?: number;
+  /** Pack examples into rows of at most this many tokens (see packExamples); default: one padded example per row. */
+  pack?: number;
   /** Stop after this many optimizer steps (default: all epochs). */
   maxSteps?: number;
   checkpointEvery?: number;
@@ -112,6 +135,7 @@ async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State |
 /** Train on `examples`; returns the loss of every optimizer step (including those before a resume). */
 export async function trainLoop(trainer: Trainer, examples: TrainExample[], o: TrainLoopOptions = {}): Promise<number[]> {
   if (!examples.length) throw new EntrotuneError('no training examples');
+  if (o.pack) examples = packExamples(examples, o.pack);
   const batchSize = Math.max(1, o.batchSize ?? 4);
   const accumulation = Math.max(1, o.accumulation ?? 1);
   const epochs = Math.max(1, o.epochs ?? 1);

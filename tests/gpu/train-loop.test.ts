@@ -119,3 +119,24 @@ describe('full fine-tuning output', () => {
     trained.dispose();
   }, 300_000);
 });
+
+describe('packed sequences', () => {
+  it('an example packed before one without targets has the loss it has alone (causal, no loss across the boundary)', async () => {
+    const { packExamples } = await import('../../src/train/loop');
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const trainer = await Trainer.create(model, { seed: 3, lr: 2e-2, schedule: 'constant' });
+    const [a, b] = examples(model);
+    const silent = { tokens: b.tokens, labels: b.labels.map(() => -100) };
+    const [row] = packExamples([a, silent], a.tokens.length + b.tokens.length);
+    expect(row.tokens).toHaveLength(a.tokens.length + b.tokens.length);
+    const alone = await trainer.lossAndGradients({ tokens: [a.tokens], labels: [a.labels] });
+    const packed = await trainer.lossAndGradients({ tokens: [row.tokens], labels: [row.labels] });
+    expect(Math.abs(packed.loss - alone.loss) / alone.loss).toBeLessThan(1e-5);
+    const losses = await trainLoop(trainer, examples(model), { epochs: 6, batchSize: 1, pack: 64 });
+    expect(losses.length).toBeLessThan(examples(model).length * 6); // fewer rows than examples
+    expect(losses.at(-1)!).toBeLessThan(losses[0]);
+    trainer.dispose();
+    model.dispose();
+  }, 300_000);
+});
