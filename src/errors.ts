@@ -102,6 +102,11 @@ export class DatasetError extends EntrotuneError {
   }
 }
 
+/** A teacher failed in a way a retry will not fix (bad key, unknown model, no network): the run stops; answers so far are kept. */
+export class TeacherError extends EntrotuneError {
+  override readonly code = 'TEACHER';
+}
+
 const byCode: Record<string, { prototype: EntrotuneError }> = {
   ENTROTUNE: EntrotuneError,
   WEBGPU_UNAVAILABLE: WebGpuUnavailableError,
@@ -115,6 +120,7 @@ const byCode: Record<string, { prototype: EntrotuneError }> = {
   DOWNLOAD: DownloadError,
   QUOTA_EXCEEDED: QuotaExceededError,
   DATASET: DatasetError,
+  TEACHER: TeacherError,
 };
 
 /** Later modules add their error classes here so they survive a worker boundary. */
