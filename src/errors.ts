@@ -3,20 +3,22 @@
 
 export class EntrotuneError extends Error {
   readonly code: string = 'ENTROTUNE';
+  override name = 'EntrotuneError';
   constructor(message: string, readonly hint = '') {
     super(hint ? `${message}\nHINT: ${hint}` : message);
-    this.name = new.target.name;
   }
 }
 
 /** No WebGPU in this browser or Node process. */
 export class WebGpuUnavailableError extends EntrotuneError {
   override readonly code = 'WEBGPU_UNAVAILABLE';
+  override name = 'WebGpuUnavailableError'; // explicit: minified builds rename classes
 }
 
 /** The adapter cannot give what a plan or kernel needs (buffer size, workgroup storage, ...). */
 export class LimitTooLowError extends EntrotuneError {
   override readonly code = 'LIMIT_TOO_LOW';
+  override name = 'LimitTooLowError'; // explicit: minified builds rename classes
   constructor(
     readonly limit: string,
     readonly needed: number,
@@ -30,6 +32,7 @@ export class LimitTooLowError extends EntrotuneError {
 /** The GPU device was lost (driver reset, tab in background too long, out of memory, destroy()). */
 export class DeviceLostError extends EntrotuneError {
   override readonly code = 'DEVICE_LOST';
+  override name = 'DeviceLostError'; // explicit: minified builds rename classes
   constructor(readonly reason: string, message: string) {
     super(
       `WebGPU device lost (${reason}): ${message}`,
@@ -41,6 +44,7 @@ export class DeviceLostError extends EntrotuneError {
 /** A WGSL shader failed to compile or a pipeline failed validation. */
 export class ShaderCompileError extends EntrotuneError {
   override readonly code = 'SHADER_COMPILE';
+  override name = 'ShaderCompileError'; // explicit: minified builds rename classes
   constructor(
     readonly file: string,
     readonly line: number,
@@ -54,16 +58,19 @@ export class ShaderCompileError extends EntrotuneError {
 /** A WebGPU validation or out-of-memory error outside shader compilation. */
 export class GpuError extends EntrotuneError {
   override readonly code = 'GPU_ERROR';
+  override name = 'GpuError'; // explicit: minified builds rename classes
 }
 
 /** A kernel was called with tensors whose shapes or sizes do not agree. */
 export class ShapeError extends EntrotuneError {
   override readonly code = 'SHAPE';
+  override name = 'ShapeError'; // explicit: minified builds rename classes
 }
 
 /** A model or data file is damaged or not what it claims: names the file, the tensor, the byte range. */
 export class CorruptFileError extends EntrotuneError {
   override readonly code = 'CORRUPT_FILE';
+  override name = 'CorruptFileError'; // explicit: minified builds rename classes
   constructor(
     readonly file: string,
     detail: string,
@@ -76,21 +83,25 @@ export class CorruptFileError extends EntrotuneError {
 /** config.json describes an architecture or a field entrotune does not support. */
 export class UnsupportedModelError extends EntrotuneError {
   override readonly code = 'UNSUPPORTED_MODEL';
+  override name = 'UnsupportedModelError'; // explicit: minified builds rename classes
 }
 
 /** A download failed (network, HTTP status, size mismatch); nothing partial was kept. */
 export class DownloadError extends EntrotuneError {
   override readonly code = 'DOWNLOAD';
+  override name = 'DownloadError'; // explicit: minified builds rename classes
 }
 
 /** Browser storage cannot hold what is about to be written. */
 export class QuotaExceededError extends EntrotuneError {
   override readonly code = 'QUOTA_EXCEEDED';
+  override name = 'QuotaExceededError'; // explicit: minified builds rename classes
 }
 
 /** A dataset file or row is not a usable multiple-choice question: names the file and the line (or row). */
 export class DatasetError extends EntrotuneError {
   override readonly code = 'DATASET';
+  override name = 'DatasetError'; // explicit: minified builds rename classes
   constructor(
     readonly file: string,
     readonly line: number | null,
@@ -105,6 +116,7 @@ export class DatasetError extends EntrotuneError {
 /** A teacher failed in a way a retry will not fix (bad key, unknown model, no network): the run stops; answers so far are kept. */
 export class TeacherError extends EntrotuneError {
   override readonly code = 'TEACHER';
+  override name = 'TeacherError'; // explicit: minified builds rename classes
 }
 
 const byCode: Record<string, { prototype: EntrotuneError }> = {

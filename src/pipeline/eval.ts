@@ -1,0 +1,67 @@
+// Evaluation on held-out questions: greedy decoding of the student's answer to the same prompt it
+// was trained with, the answer read from the last [[…]] when it reasoned, otherwise from its first
+// token (a direct answer). Records are stored as they are made, so a stopped evaluation resumes.
+
+import type { Question } from '../data/dataset';
+import { encodePrompt, PROMPTS, type LabelStyle, type PromptTemplate } from '../data/prompts';
+import { EntrotuneError } from '../errors';
+import { greedyBatch } from '../model/batch-generate';
+import type { Model } from '../model/model';
+import type { RecordStore } from '../score/store';
+import { extractBracketed, parseLabel } from '../teacher/cot';
+
+export interface EvalRecord {
+  id: string;
+  gold: number;
+  /** The option the answer names, null when it names none. */
+  pred: number | null;
+  correct: boolean;
+  /** The answer ended in [[…]] (it reasoned) rather than starting with a label. */
+  reasoned: boolean;
+  /** Tokens generated. */
+  tokens: number;
+  text: string;
+}
+
+export interface EvalOptions {
+  prompt?: PromptTemplate;
+  /** Longest answer generated (default 256): room for a chain of thought. */
+  maxNewTokens?: number;
+  /** Prompts decoded together (default 16). */
+  maxBatch?: number;
+  store?: RecordStore<EvalRecord>;
+  signal?: AbortSignal;
+  onProgress?: (p: { done: number; total: number; correct: number }) => void;
+}
+
+/** The option an answer names: the last [[…]] if it has brackets, else its first token. */
+export function answerOf(text: string, firstToken: string, style: LabelStyle, n: number): { pred: number | null; reasoned: boolean } {
+  if (text.includes('[[')) return { pred: extractBracketed(text, style, n), reasoned: true };
+  return { pred: parseLabel(firstToken, style, n), reasoned: false };
+}
+
+export async function evaluate(model: Model, questions: Question[], o: EvalOptions = {}): Promise<EvalRecord[]> {
+  const tok = model.tokenizer;
+  if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'evaluation needs the tokenizer and chat template');
+  const prompt = o.prompt ?? PROMPTS.letters;
+  const done = new Map((o.store ? await o.store.load() : []).map((r) => [r.id, r]));
+  const todo = questions.filter((q) => !done.has(q.id));
+  let correct = [...done.values()].filter((r) => r.correct).length;
+  const chunk = Math.max(1, (o.maxBatch ?? 16) * 4); // one store write per few batches
+  for (let s = 0; s < todo.length; s += chunk) {
+    if (o.signal?.aborted) throw new DOMException('evaluation was stopped', 'AbortError');
+    const part = todo.slice(s, s + chunk);
+    const ids = await greedyBatch(model, part.map((q) => encodePrompt(tok, q, prompt)), { maxNewTokens: o.maxNewTokens ?? 256, maxBatch: o.maxBatch, signal: o.signal });
+    const records = part.map((q, i): EvalRecord => {
+      const text = tok.decode(ids[i], { skipSpecialTokens: true });
+      const first = ids[i].length ? tok.decode(ids[i].slice(0, 1), { skipSpecialTokens: true }) : '';
+      const { pred, reasoned } = answerOf(text, first, prompt.labels, q.options.length);
+      return { id: q.id, gold: q.answer, pred, correct: pred === q.answer, reasoned, tokens: ids[i].length, text };
+    });
+    await o.store?.append(records);
+    for (const r of records) done.set(r.id, r);
+    correct += records.filter((r) => r.correct).length;
+    o.onProgress?.({ done: done.size, total: questions.length, correct });
+  }
+  return questions.map((q) => done.get(q.id)!);
+}

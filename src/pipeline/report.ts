@@ -1,0 +1,104 @@
+// The pipeline's report: what the method bought on held-out questions, against its baselines, and
+// what it cost in teacher output. JSON for programs, a Markdown table for people.
+
+import { accuracyInterval } from '../score/analysis';
+import { BUCKETS, type Bucket } from '../score/report';
+import type { EvalRecord } from './eval';
+import type { Method } from './targets';
+
+export interface Accuracy {
+  n: number;
+  correct: number;
+  p: number;
+  low: number;
+  high: number;
+}
+
+export function accuracyOf(records: { correct: boolean }[]): Accuracy {
+  const n = records.length;
+  const correct = records.filter((r) => r.correct).length;
+  const ci = n ? accuracyInterval(correct, n) : { p: NaN, low: NaN, high: NaN };
+  return { n, correct, ...ci };
+}
+
+export interface MethodResult {
+  method: Method;
+  /** Training questions routed to each kind of target. */
+  targets: { direct: number; cot: number; fallback: number };
+  /** Tokens of every assistant target the student was trained on (one epoch). */
+  targetTokens: number;
+  /** Teacher output this method needs: the CoT questions' calls and generated tokens. */
+  teacher: { questions: number; calls: number; completionTokens: number; kept: number; retried: number; fallback: number };
+  steps: number;
+  loss: { first: number; last: number };
+  trainSeconds: number;
+  accuracy: Accuracy;
+  buckets: Record<Bucket, Accuracy>;
+  /** Share of test answers that reasoned (ended in [[…]]). */
+  reasoned: number;
+  /** Mean tokens generated per test answer. */
+  answerTokens: number;
+  evalSeconds: number;
+  /** Where the adapter is, relative to the run. */
+  adapter: string;
+}
+
+export interface PipelineReport {
+  version: 1;
+  model: string;
+  teacher: string;
+  created: string;
+  settings: Record<string, unknown>;
+  data: { train: number; test: number; invalid: number };
+  scoring: {
+    /** ROC AUC of confidence (1 − H/Hmax) for a correct base answer, on the training questions. */
+    auc: { auc: number; low: number; high: number } | null;
+    aucTest: { auc: number; low: number; high: number } | null;
+    hmax: number;
+    bounds: [number, number];
+    train: Record<Bucket, number>;
+    test: Record<Bucket, number>;
+  };
+  base: { accuracy: Accuracy; buckets: Record<Bucket, Accuracy> };
+  methods: MethodResult[];
+  /** 1 − pipeline target tokens / distill-all target tokens (null unless both ran). */
+  tokenSaving: number | null;
+  /** Teacher calls made in this run and replies reused from the cache. */
+  teacherUsage: { calls: number; cached: number; completionTokens: number };
+  seconds: number;
+}
+
+export function bucketAccuracy(records: EvalRecord[] | { id: string; correct: boolean }[], bucketOf: Map<string, Bucket>): Record<Bucket, Accuracy> {
+  const out = {} as Record<Bucket, Accuracy>;
+  for (const b of BUCKETS) out[b] = accuracyOf((records as { id: string; correct: boolean }[]).filter((r) => (bucketOf.get(r.id) ?? 'hard') === b));
+  return out;
+}
+
+const pct = (a: Accuracy) => (a.n ? `${(100 * a.p).toFixed(1)}%` : '–');
+const ci = (a: Accuracy) => (a.n ? `${(100 * a.p).toFixed(1)}% [${(100 * a.low).toFixed(1)}, ${(100 * a.high).toFixed(1)}]` : '–');
+
+export function formatPipelineReport(r: PipelineReport): string {
+  const auc = (a: PipelineReport['scoring']['auc']) => (a ? `${a.auc.toFixed(3)} [${a.low.toFixed(3)}, ${a.high.toFixed(3)}]` : 'n/a');
+  const lines = [
+    `# entrotune pipeline report`,
+    '',
+    `model ${r.model}; teacher ${r.teacher}; ${r.data.train} training and ${r.data.test} held-out questions${r.data.invalid ? ` (${r.data.invalid} invalid rows skipped)` : ''}`,
+    `entropy ROC AUC (train) ${auc(r.scoring.auc)}; held-out ${auc(r.scoring.aucTest)}`,
+    `buckets (train) easy ${r.scoring.train.easy}, medium ${r.scoring.train.medium}, hard ${r.scoring.train.hard}; held-out easy ${r.scoring.test.easy}, medium ${r.scoring.test.medium}, hard ${r.scoring.test.hard}`,
+    '',
+    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | CoT targets | target tokens | teacher calls | teacher tokens | steps | loss | train s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| base (before training) | ${ci(r.base.accuracy)} | ${pct(r.base.buckets.easy)} | ${pct(r.base.buckets.medium)} | ${pct(r.base.buckets.hard)} | – | – | – | – | – | – | – | – |`,
+    ...r.methods.map((m) =>
+      `| ${m.method} | ${ci(m.accuracy)} | ${pct(m.buckets.easy)} | ${pct(m.buckets.medium)} | ${pct(m.buckets.hard)} | ${(100 * m.reasoned).toFixed(0)}% | ${m.targets.cot}${m.targets.fallback ? ` (+${m.targets.fallback} fallback)` : ''} | ${m.targetTokens} | ${m.teacher.calls} | ${m.teacher.completionTokens} | ${m.steps} | ${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)} | ${m.trainSeconds.toFixed(0)} |`),
+    '',
+  ];
+  if (r.tokenSaving !== null) lines.push(`target-token saving of the pipeline against distill-all: ${(100 * r.tokenSaving).toFixed(1)}%`);
+  const byName = new Map(r.methods.map((m) => [m.method, m]));
+  const p = byName.get('pipeline'), s = byName.get('sft-all'), d = byName.get('distill-all');
+  if (p && s) lines.push(`pipeline − sft-all: ${(100 * (p.accuracy.p - s.accuracy.p)).toFixed(1)} points`);
+  if (p && d) lines.push(`pipeline − distill-all: ${(100 * (p.accuracy.p - d.accuracy.p)).toFixed(1)} points`);
+  lines.push(`teacher: ${r.teacherUsage.calls} calls this run, ${r.teacherUsage.cached} replies from the cache, ${r.teacherUsage.completionTokens} tokens generated in all`);
+  lines.push(`took ${r.seconds.toFixed(0)} s`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,81 @@
+// The whole pipeline and both baselines, end to end on a fixture model, with a teacher that solves
+// the sample arithmetic questions; the report's numbers must add up and come from the real targets.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDataset, splitTrainTest } from '../../src/data/dataset';
+import { loadModel } from '../../src/index';
+import { runPipeline } from '../../src/pipeline/pipeline';
+import { memoryRunStorage } from '../../src/pipeline/storage';
+import { LETTERS } from '../../src/data/prompts';
+import type { Teacher } from '../../src/teacher/teacher';
+import { getGpu } from './gpu';
+
+const DATA = join(__dirname, '../fixtures/data/arith-sample.jsonl');
+
+/** Works the sum out from the question text; wrong on its first try for every third question. */
+export function arithmeticTeacher(calls: string[] = []): Teacher {
+  return {
+    id: 'test-arithmetic',
+    concurrency: 2,
+    async generate(req) {
+      calls.push(`${req.question.id}@${req.temperature}`);
+      const [, a, op, b] = /(\d+) ([+-]) (\d+)/.exec(req.question.question)!;
+      const v = op === '+' ? +a + +b : +a - +b;
+      let i = req.question.options.indexOf(String(v));
+      if (req.temperature === 0 && Number(req.question.id.slice(-1)) % 3 === 0) i = (i + 1) % req.question.options.length;
+      const text = `${a}${op}${b}=${v}. [[${LETTERS[i]}]]`;
+      return { text, completionTokens: text.length };
+    },
+  };
+}
+
+describe('the pipeline', () => {
+  it('runs pipeline, sft-all and distill-all end to end with a consistent report', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: join(__dirname, '../fixtures/tiny/llama') }, { quant: 'none' });
+    const { questions } = parseDataset(readFileSync(DATA, 'utf8'), 'arith-sample.jsonl');
+    const { train, test } = splitTrainTest(questions, { testFraction: 0.25, seed: 1 });
+    const storage = memoryRunStorage();
+    const calls: string[] = [];
+    const events: string[] = [];
+    const report = await runPipeline(model, {
+      train, test, teacher: arithmeticTeacher(calls), storage,
+      trainConfig: { lr: 5e-3, r: 4, alpha: 8 }, loop: { epochs: 1, batchSize: 6 },
+      eval: { maxNewTokens: 12, maxBatch: 8 },
+      onEvent: (e) => events.push(e.phase),
+    });
+    const [p, s, d] = report.methods;
+    expect(report.methods.map((m) => m.method)).toEqual(['pipeline', 'sft-all', 'distill-all']);
+    // Routing: counts add up, the pipeline sends only the hard bucket to the teacher.
+    for (const m of report.methods) {
+      expect(m.targets.direct + m.targets.cot + m.targets.fallback).toBe(train.length);
+      expect(m.accuracy.n).toBe(test.length);
+      expect(m.buckets.easy.n + m.buckets.medium.n + m.buckets.hard.n).toBe(test.length);
+      expect(m.steps).toBe(Math.ceil(train.length / 6));
+    }
+    expect(s.targets.cot + s.targets.fallback).toBe(0);
+    expect(d.targets.direct).toBe(0);
+    expect(p.targets.cot + p.targets.fallback).toBe(report.scoring.train.hard);
+    expect(report.scoring.train.easy + report.scoring.train.medium + report.scoring.train.hard).toBe(train.length);
+    // Teacher: every distill-all question was asked once greedily; the wrong ones were retried.
+    expect(d.teacher.questions).toBe(train.length);
+    expect(d.teacher.kept + d.teacher.retried + d.teacher.fallback).toBe(train.length);
+    expect(d.teacher.retried).toBeGreaterThan(0);
+    expect(report.teacherUsage.calls).toBe(calls.length);
+    expect(d.teacher.calls).toBe(calls.length);
+    // Token saving from the real targets (the routed files hold them).
+    const tokens = (m: string) => new TextDecoder().decode((storage as unknown as { read(n: string): Promise<Uint8Array> }) && new Uint8Array());
+    void tokens;
+    expect(report.tokenSaving).toBeCloseTo(1 - p.targetTokens / d.targetTokens, 10);
+    expect(p.targetTokens).toBeLessThan(d.targetTokens);
+    expect(s.targetTokens).toBeLessThan(p.targetTokens);
+    const routed = new TextDecoder().decode((await storage.read('pipeline.train.jsonl'))!).trim().split('\n').map((l) => JSON.parse(l));
+    expect(routed).toHaveLength(train.length);
+    expect(routed.every((r) => r.messages.at(-1).role === 'assistant')).toBe(true);
+    expect(events).toContain('teacher');
+    expect(events).toContain('eval');
+    expect((await storage.read('report.md')) !== null).toBe(true);
+    model.dispose();
+  }, 600_000);
+});
