@@ -7,6 +7,7 @@ import { generateCommand, GENERATE_USAGE } from './cli/generate';
 import { planCommand, PLAN_USAGE } from './cli/plan';
 import { scoreCommand, SCORE_USAGE } from './cli/score';
 import { trainCommand, TRAIN_USAGE } from './cli/train';
+import { evalCommand, EVAL_USAGE, pipelineCommand, PIPELINE_USAGE } from './cli/pipeline';
 
 const USAGE = `usage: entrotune <command> [options]
 
@@ -14,6 +15,8 @@ commands:
   generate    ${GENERATE_USAGE.replace(/\n/g, '\n              ')}
   score       ${SCORE_USAGE.replace(/\n/g, '\n              ')}
   train       ${TRAIN_USAGE.replace(/\n/g, '\n              ')}
+  pipeline    ${PIPELINE_USAGE.replace(/\n/g, '\n              ')}
+  eval        ${EVAL_USAGE.replace(/\n/g, '\n              ')}
   plan        ${PLAN_USAGE}
   device      print the WebGPU adapter, its limits and features
   help        this text`;
@@ -27,6 +30,10 @@ async function main(argv: string[]): Promise<void> {
       return scoreCommand(rest);
     case 'train':
       return trainCommand(rest);
+    case 'pipeline':
+      return pipelineCommand(rest);
+    case 'eval':
+      return evalCommand(rest);
     case 'plan':
       return planCommand(rest);
     case 'device': {

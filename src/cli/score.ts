@@ -18,7 +18,7 @@ export const SCORE_USAGE = `entrotune score --model <folder|URL|repo> --data <fi
   [--prompt letters|numbers] [--batch 8] [--quant nf4|int8|none] [--quantiles 0.25,0.75 | --thresholds a,b]
   [--on-invalid skip|stop] [--limit N]`;
 
-function pair(v: string | undefined, name: string): [number, number] | undefined {
+export function pair(v: string | undefined, name: string): [number, number] | undefined {
   if (v === undefined) return undefined;
   const p = v.split(',').map(Number);
   if (p.length !== 2 || !p.every((x) => Number.isFinite(x) && x >= 0 && x <= 1) || p[0] > p[1]) throw new EntrotuneError(`--${name} must be two numbers a,b with 0 ≤ a ≤ b ≤ 1, got "${v}"`);

@@ -96,9 +96,16 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
   const testScores = o.test.map((q) => byId.get(q.id)!);
 
   // 2. Split by entropy on the training questions; held-out questions get the same cut points.
-  const split = analyzeScores(trainScores, { quantiles: o.quantiles, thresholds: o.thresholds, seed });
-  emit({ phase: 'split', report: split });
-  const testSplit = analyzeScores(testScores, { seed });
+  // A base that names no option for any question (a random or badly prompted model) has nothing to
+  // split: every question counts as hard.
+  const anyValid = trainScores.some((r) => r.correct !== null);
+  if (!anyValid) emit({ phase: 'log', text: 'the base model named no option for any training question: all are routed as hard (check the prompt and chat template)' });
+  const split = anyValid
+    ? analyzeScores(trainScores, { quantiles: o.quantiles, thresholds: o.thresholds, seed })
+    : { auc: null, hmax: 0, bounds: [0, 0] as [number, number] };
+  if (anyValid) emit({ phase: 'split', report: split as ScoreReport });
+  // (The held-out AUC needs a valid answer of each kind; a few held-out questions may not have them.)
+  const testAuc = testScores.some((r) => r.correct === true) && testScores.some((r) => r.correct === false) ? analyzeScores(testScores, { seed }).auc : null;
   const trainBuckets = bucketsWith(trainScores, split.hmax, split.bounds);
   const testBuckets = bucketsWith(testScores, split.hmax, split.bounds);
   const count = (m: Map<string, Bucket>) => Object.fromEntries(BUCKETS.map((b) => [b, [...m.values()].filter((x) => x === b).length])) as Record<Bucket, number>;
@@ -170,7 +177,7 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
     created: new Date().toISOString(),
     settings: { methods, order: o.order ?? 'mix', prompt: prompt.labels, quantiles: o.quantiles ?? (o.thresholds ? null : [0.25, 0.75]), thresholds: o.thresholds ?? null, train: o.trainConfig ?? {}, loop: o.loop ?? {}, includePrompt: !!o.includePrompt, distill: o.distill ?? {}, eval: o.eval ?? {}, seed },
     data: { train: o.train.length, test: o.test.length, invalid: 0 },
-    scoring: { auc: split.auc, aucTest: testSplit.auc, hmax: split.hmax, bounds: split.bounds, train: count(trainBuckets), test: count(testBuckets) },
+    scoring: { auc: split.auc, aucTest: testAuc, hmax: split.hmax, bounds: split.bounds, train: count(trainBuckets), test: count(testBuckets) },
     base: { accuracy: accuracyOf(baseRecords), buckets: bucketAccuracy(baseRecords, testBuckets) },
     methods: results,
     tokenSaving: p && d && d.targetTokens > 0 ? 1 - p.targetTokens / d.targetTokens : null,
