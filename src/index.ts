@@ -151,3 +151,25 @@ export { planInference } from './model/plan';
 export function createTrainer(model: Model, config: Partial<import('./train/trainer').TrainConfig> = {}): Promise<import('./train/trainer').Trainer> {
   return TrainerClass.create(model, config);
 }
+
+// Teachers, the pipeline and its evaluation (the WebLLM teacher is browser-only: import it from
+// 'src/teacher/webllm' in page code, so Node builds never pull in web-llm).
+export type { Teacher, TeacherRequest, TeacherReply } from './teacher/teacher';
+export { httpTeacher, parseTeacherSpec, normaliseTeacherUrl } from './teacher/http';
+export type { TeacherSpec, HttpTeacherOptions } from './teacher/http';
+export { ownTeacher } from './teacher/own';
+export { columnTeacher } from './teacher/column';
+export { cotMessages, extractBracketed, distill, COT_SYSTEM } from './teacher/cot';
+export type { CotTarget, TeacherAnswer, DistillOptions } from './teacher/cot';
+export { runPipeline } from './pipeline/pipeline';
+export type { PipelineOptions, PipelineEvent } from './pipeline/pipeline';
+export { evaluate, answerOf } from './pipeline/eval';
+export type { EvalRecord, EvalOptions } from './pipeline/eval';
+export { formatPipelineReport, accuracyOf } from './pipeline/report';
+export type { PipelineReport, MethodResult } from './pipeline/report';
+export { METHODS, routeExamples, toTrlJsonl } from './pipeline/targets';
+export type { Method } from './pipeline/targets';
+export { nodeRunStorage, opfsRunStorage, memoryRunStorage } from './pipeline/storage';
+export type { RunStorage } from './pipeline/storage';
+export { greedyBatch } from './model/batch-generate';
+export { packExamples } from './train/loop';
