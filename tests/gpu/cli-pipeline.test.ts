@@ -74,5 +74,11 @@ describe('entrotune pipeline', () => {
     }
     expect(r.stdout).toContain('| pipeline |');
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('target-token saving');
+
+    // The exported adapter evaluates on its own, with the same greedy decoding.
+    const e = await run(['eval', '--model', MODEL, '--adapter', join(out, 'pipeline'), '--data', DATA, '--max-new-tokens', '4', '--quant', 'none', '--out', out]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/accuracy \d+\.\d% \[[\d.]+, [\d.]+\] on 24 questions/);
+    expect(lines(join(out, 'eval.jsonl'))).toHaveLength(24);
   }, 600_000);
 });
