@@ -10,7 +10,9 @@
 // Bindings: forward 0 params, 1 y [R, W] (=), 2 rstd [R] (=), 3 x [R, W], 4 w [W];
 //           backward 0 params, 1 dx [R, W] (= or +=: the residual stream accumulates), 2 dy, 3 x, 4 w, 5 rstd;
 //           backward_weight 0 params, 1 dw [W] (+=), 2 dy, 3 x, 4 rstd.
-// Dispatch: forward/backward (min(R, 65535), ceil(R / 65535), 1) workgroups of 256, one row each;
+// Dispatch: forward/backward (min(R, 65535), ceil(R / 65535), 1) workgroups of WG, one row each
+//           (WG = a power of two from 32 to 256 fitted to W by the launcher: a 64-wide row does
+//           not pay for 256 threads and 8 barriers, which dominated tiny models on SwiftShader);
 //           backward_weight 1-D over W columns, each looping over the R rows.
 // y may alias nothing; x is read twice (sum of squares, then scale): 12 bytes/element moved.
 
@@ -22,24 +24,26 @@ struct Params { R: u32, W: u32, eps: f32, accumulate: u32 }
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read> w: array<f32>;
 
-var<workgroup> partial: array<f32, 256>;
+override WG: u32 = 256; // threads per row, a power of two ≤ 256
 
-@compute @workgroup_size(256)
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
 fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = wg.x + wg.y * nwg.x;
   if (r >= p.R) { return; }   // uniform per workgroup, so the barriers below stay uniform
   let base = r * p.W;
   var acc = 0.0;
-  for (var c = lid; c < p.W; c += 256u) { let v = x[base + c]; acc += v * v; }
+  for (var c = lid; c < p.W; c += WG) { let v = x[base + c]; acc += v * v; }
   partial[lid] = acc;
   workgroupBarrier();
-  for (var width = 128u; width > 0u; width >>= 1u) {
+  for (var width = WG / 2u; width > 0u; width >>= 1u) {
     if (lid < width) { partial[lid] += partial[lid + width]; }
     workgroupBarrier();
   }
   let s = inverseSqrt(partial[0] / f32(p.W) + p.eps);
   if (lid == 0u) { rstd[r] = s; }
-  for (var c = lid; c < p.W; c += 256u) { y[base + c] = x[base + c] * s * w[c]; }
+  for (var c = lid; c < p.W; c += WG) { y[base + c] = x[base + c] * s * w[c]; }
 }
 
 // ---- backward -----------------------------------------------------------------------------------
@@ -50,23 +54,23 @@ fn rmsnorm_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
 @group(0) @binding(4) var<storage, read> bw: array<f32>;
 @group(0) @binding(5) var<storage, read> brstd: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn rmsnorm_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = wg.x + wg.y * nwg.x;
   if (r >= p.R) { return; }
   let base = r * p.W;
   // Σ_k w·dy·x over the row
   var acc = 0.0;
-  for (var c = lid; c < p.W; c += 256u) { acc += bw[c] * dy[base + c] * bx[base + c]; }
+  for (var c = lid; c < p.W; c += WG) { acc += bw[c] * dy[base + c] * bx[base + c]; }
   partial[lid] = acc;
   workgroupBarrier();
-  for (var width = 128u; width > 0u; width >>= 1u) {
+  for (var width = WG / 2u; width > 0u; width >>= 1u) {
     if (lid < width) { partial[lid] += partial[lid + width]; }
     workgroupBarrier();
   }
   let s = brstd[r];
   let k = s * s * s * partial[0] / f32(p.W);
-  for (var c = lid; c < p.W; c += 256u) {
+  for (var c = lid; c < p.W; c += WG) {
     var g = s * bw[c] * dy[base + c] - k * bx[base + c];
     if (p.accumulate == 1u) { g += dx[base + c]; }
     dx[base + c] = g;

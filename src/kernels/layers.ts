@@ -16,7 +16,12 @@ export async function rmsnormForward(gpu: Gpu, y: Tensor, rstd: Tensor, x: Tenso
   needElements('rmsnorm_forward', x, R * W);
   needElements('rmsnorm_forward', rstd, R);
   needElements('rmsnorm_forward', w, W);
-  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_forward' }, [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], gridPerItem(max(gpu), R));
+  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_forward', constants: { WG: rowThreads(W) } }, [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], gridPerItem(max(gpu), R));
+}
+
+/** Threads per row for rmsnorm: about one per two elements, a power of two in [32, 256]. */
+export function rowThreads(W: number): number {
+  return Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(W / 2)))));
 }
 
 /** dx[R,W] (= or +=) from dy, x, w and the saved rstd. */
@@ -25,7 +30,7 @@ export async function rmsnormBackward(gpu: Gpu, dx: Tensor, dy: Tensor, x: Tenso
   for (const t of [dx, dy, x]) needElements('rmsnorm_backward', t, R * W);
   needElements('rmsnorm_backward', w, W);
   needElements('rmsnorm_backward', rstd, R);
-  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward' }, [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], gridPerItem(max(gpu), R));
+  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward', constants: { WG: rowThreads(W) } }, [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], gridPerItem(max(gpu), R));
 }
 
 /** dw[W] += Σ_r dy·x·rstd (the norm's own weight; full fine-tuning). */
