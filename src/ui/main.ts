@@ -1,43 +1,75 @@
-// The page. All GPU work happens in a worker; this thread only shows what the worker reports.
+// The page. All GPU work happens in one worker (workers/trainer.worker.ts) that owns the GPUDevice;
+// this thread only builds forms, sends plain settings, and shows what the worker reports. Nothing is
+// fetched here except what the person asks for: a model's config.json (memory plan) and a dataset URL.
 
 import * as Comlink from 'comlink';
+import type { Engine } from '../engine';
 import { installErrorTransfer } from '../rpc';
-import type { SmokeApi } from '../../workers/smoke.worker';
+import { App } from './app';
+import { initDataStep } from './data-step';
+import { $, el, input, radioPanels, replace } from './dom';
+import { initModelStep } from './model-step';
+import { describeRunLine } from './runs';
 
 installErrorTransfer();
 
-const worker = Comlink.wrap<SmokeApi>(new Worker(new URL('../../workers/smoke.worker.ts', import.meta.url), { type: 'module' }));
-const status = document.getElementById('gpu-status')!;
-const check = document.getElementById('gpu-check') as HTMLButtonElement;
-const checkResult = document.getElementById('gpu-check-result')!;
+const worker = new Worker(new URL('../../workers/trainer.worker.ts', import.meta.url), { type: 'module' });
+const engine = Comlink.wrap<Engine>(worker);
+const app = new App(engine);
+worker.addEventListener('error', (e) => app.error('The GPU worker failed to start', e.message || 'script error'));
 
-function showError(el: HTMLElement, err: unknown): void {
-  el.classList.add('error');
-  el.textContent = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
+// Classroom mode: one or two sentences under each step; remembered in this browser.
+const classroom = input('classroom');
+classroom.checked = localStorage.getItem('entrotune.classroom') === '1';
+const syncClassroom = () => {
+  document.body.classList.toggle('classroom', classroom.checked);
+  localStorage.setItem('entrotune.classroom', classroom.checked ? '1' : '0');
+};
+classroom.addEventListener('change', syncClassroom);
+syncClassroom();
 
-worker.adapter().then(
-  (d) => (status.textContent = d),
-  (e) => showError(status, e),
-);
+initModelStep(app);
+initDataStep(app);
+radioPanels('teacher-kind', 'teacher-kind');
 
-check.addEventListener('click', async () => {
-  check.disabled = true;
-  checkResult.textContent = 'Running a 64×64×64 matmul on the GPU…';
-  try {
-    const n = 64;
-    const X = Float32Array.from({ length: n * n }, (_, i) => (i % 7) - 3);
-    const W = Float32Array.from({ length: n * n }, (_, i) => (i % 5) - 2);
-    const t0 = performance.now();
-    const { Y, adapter } = await worker.matmul(X, W, n, n, n);
-    // Check one element against the CPU.
-    let want = 0;
-    for (let k = 0; k < n; k++) want += X[5 * n + k] * W[9 * n + k];
-    const ok = Y[5 * n + 9] === want;
-    checkResult.textContent = `${ok ? 'Correct' : 'WRONG'} result from ${adapter} in ${(performance.now() - t0).toFixed(0)} ms.`;
-  } catch (e) {
-    showError(checkResult, e);
-  } finally {
-    check.disabled = false;
-  }
+// The prompt decides the scores: another prompt is another run.
+for (const id of ['prompt-labels', 'prompt-system']) $(id).addEventListener('change', () => app.detachRun());
+($('prompt-system') as HTMLTextAreaElement).value = 'The following is a multiple choice question about {subject}. Answer with the letter of the correct option only.';
+$('prompt-labels').addEventListener('change', () => {
+  const t = $('prompt-system') as HTMLTextAreaElement;
+  const numbers = ($('prompt-labels') as HTMLSelectElement).value === 'numbers';
+  t.value = numbers ? t.value.replace('the letter of', 'the number of') : t.value.replace('the number of', 'the letter of');
 });
+
+$('score-run').addEventListener('click', () => void app.score());
+$('run-start').addEventListener('click', () => void app.start());
+$('run-pause').addEventListener('click', () => void app.stop('pause'));
+$('run-stop').addEventListener('click', () => void app.stop('stop'));
+$('run-new').addEventListener('click', () => {
+  app.detachRun();
+  app.refresh();
+  app.status('The next Score or Start makes a new run (the old one stays in the list below).');
+});
+
+engine.teachers().then((t) => replace($('teacher-webllm'), ...t.webllm.map((id) => el('option', { value: id }, id))), () => undefined);
+
+// A run left unfinished (the tab was closed or reloaded while it ran, or it was paused) is offered.
+app.views.runsList().then((runs) => {
+  const r = runs.find((x) => x.status === 'running' || x.status === 'paused');
+  if (!r) return;
+  $('resume-text').textContent = describeRunLine(r);
+  $('resume-banner').hidden = false;
+  const hide = () => ($('resume-banner').hidden = true);
+  $('resume-run').onclick = () => {
+    hide();
+    void app.resume(r.settings.id);
+  };
+  $('resume-open').onclick = () => {
+    hide();
+    void app.open(r.settings.id);
+  };
+  $('resume-dismiss').onclick = hide;
+  $('resume-run').focus();
+});
+
+app.refresh();

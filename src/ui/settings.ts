@@ -1,0 +1,126 @@
+// The forms of steps 3–5 ↔ RunSettings, and the defaults a model of a given size gets. Defaults live
+// in one table, each with its reason; the page fills the hyper-parameter fields from it when a model
+// is loaded, and the person can change every field.
+
+import type { LabelStyle, PromptTemplate } from '../data/prompts';
+import { PROMPTS } from '../data/prompts';
+import type { RunModelSource, RunSettings, TeacherSettings } from '../engine';
+import type { Quant } from '../kernels/qweight';
+import type { Method } from '../pipeline/targets';
+import { input, num, radioValue, setRadio, $ } from './dom';
+
+/** A new run id: sortable by time, unique enough for one person's browser. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `run-${t}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export interface TrainDefaults {
+  r: number; alpha: number; lr: number; dropout: number; epochs: number; batch: number; accum: number; warmup: number; checkpoint: number;
+  why: string;
+}
+
+/** Hyper-parameters by model size. */
+export function trainDefaults(parameters: number): TrainDefaults {
+  if (parameters < 50e6) {
+    // Test fixtures and classroom models: a big step and a checkpoint every step cost nothing.
+    return { r: 8, alpha: 16, lr: 1e-3, dropout: 0, epochs: 1, batch: 4, accum: 1, warmup: 0, checkpoint: 1, why: 'a tiny model (< 50M parameters): r 8, a large learning rate, a checkpoint every step' };
+  }
+  if (parameters < 1e9) {
+    // SmolLM2, Qwen2.5-0.5B, Qwen3-0.6B: QLoRA's recipe — r 16, alpha 2r, lr 2e-4, effective batch 16.
+    return { r: 16, alpha: 32, lr: 2e-4, dropout: 0.05, epochs: 2, batch: 4, accum: 4, warmup: 10, checkpoint: 20, why: 'below 1B parameters: QLoRA\'s r 16, alpha 32, lr 2e-4, 4 × 4 examples per step' };
+  }
+  // 1B and up: half the learning rate, smaller micro-batches (the same 16 examples per step) to fit GPU memory.
+  return { r: 16, alpha: 32, lr: 1e-4, dropout: 0.05, epochs: 2, batch: 2, accum: 8, warmup: 10, checkpoint: 20, why: '1B parameters and up: lr 1e-4, 2 × 8 examples per step to fit GPU memory' };
+}
+
+export function applyTrainDefaults(d: TrainDefaults): void {
+  input('hp-r').value = String(d.r);
+  input('hp-alpha').value = String(d.alpha);
+  input('hp-lr').value = String(d.lr);
+  input('hp-dropout').value = String(d.dropout);
+  input('hp-epochs').value = String(d.epochs);
+  input('hp-batch').value = String(d.batch);
+  input('hp-accum').value = String(d.accum);
+  input('hp-warmup').value = String(d.warmup);
+  input('hp-checkpoint').value = String(d.checkpoint);
+  $('train-defaults').textContent = `Defaults for ${d.why}.`;
+}
+
+export function promptFromForm(): PromptTemplate {
+  const labels = ($('prompt-labels') as HTMLSelectElement).value as LabelStyle;
+  const system = ($('prompt-system') as HTMLTextAreaElement).value;
+  return { labels, system, user: PROMPTS[labels].user };
+}
+
+export function teacherFromForm(): TeacherSettings {
+  switch (radioValue('teacher-kind')) {
+    case 'http':
+      return { kind: 'http', url: input('teacher-url').value.trim(), model: input('teacher-model').value.trim() || 'default', apiKey: input('teacher-key').value || undefined };
+    case 'webllm':
+      return { kind: 'webllm', id: ($('teacher-webllm') as HTMLSelectElement).value };
+    case 'own':
+      return { kind: 'own', source: input('teacher-own').value.trim() };
+    default:
+      return { kind: 'column' }; // the parsed `rationale` (from rationale, cot_content or explanation)
+  }
+}
+
+export function methodsFromForm(): Method[] {
+  return [...document.querySelectorAll<HTMLInputElement>('input[name="method"]:checked')].map((c) => c.value as Method);
+}
+
+/** Every setting of a run from the forms (the model and data parts from what is loaded). */
+export function settingsFromForm(id: string, model: { name: string; source: RunModelSource; quant?: Quant }, data: RunSettings['data']): RunSettings {
+  const low = num('split-low', 0.25), high = num('split-high', 0.75);
+  return {
+    id,
+    model,
+    data,
+    prompt: promptFromForm(),
+    teacher: teacherFromForm(),
+    methods: methodsFromForm(),
+    order: ($('hp-order') as HTMLSelectElement).value as 'mix' | 'two-phase',
+    quantiles: [Math.min(low, high), Math.max(low, high)],
+    train: {
+      r: num('hp-r', 16), alpha: num('hp-alpha', 32), lr: num('hp-lr', 2e-4), dropout: num('hp-dropout', 0),
+      schedule: ($('hp-schedule') as HTMLSelectElement).value as 'cosine' | 'constant', warmupSteps: num('hp-warmup', 0),
+    },
+    loop: { epochs: num('hp-epochs', 1), batchSize: num('hp-batch', 4), accumulation: num('hp-accum', 1), checkpointEvery: num('hp-checkpoint', 20) },
+    distill: { retries: num('teacher-retries', 2), maxTokens: num('teacher-max-tokens', 512) },
+    eval: { maxNewTokens: num('hp-eval-tokens', 256), maxBatch: 16 },
+    scoreBatch: 8,
+    seed: num('hp-seed', 0),
+  };
+}
+
+/** Show a stored run's settings in the forms (the API key is never stored: the field is left as it is). */
+export function fillForms(s: RunSettings): void {
+  ($('prompt-labels') as HTMLSelectElement).value = s.prompt.labels;
+  ($('prompt-system') as HTMLTextAreaElement).value = s.prompt.system;
+  input('split-low').value = String(s.quantiles[0]);
+  input('split-high').value = String(s.quantiles[1]);
+  setRadio('teacher-kind', s.teacher.kind);
+  if (s.teacher.kind === 'http') {
+    input('teacher-url').value = s.teacher.url;
+    input('teacher-model').value = s.teacher.model;
+  } else if (s.teacher.kind === 'own') input('teacher-own').value = s.teacher.source;
+  else if (s.teacher.kind === 'webllm') ($('teacher-webllm') as HTMLSelectElement).value = s.teacher.id;
+  input('teacher-retries').value = String(s.distill.retries);
+  input('teacher-max-tokens').value = String(s.distill.maxTokens);
+  for (const c of document.querySelectorAll<HTMLInputElement>('input[name="method"]')) c.checked = s.methods.includes(c.value as Method);
+  ($('hp-order') as HTMLSelectElement).value = s.order;
+  input('hp-r').value = String(s.train.r);
+  input('hp-alpha').value = String(s.train.alpha);
+  input('hp-lr').value = String(s.train.lr);
+  input('hp-dropout').value = String(s.train.dropout);
+  ($('hp-schedule') as HTMLSelectElement).value = s.train.schedule;
+  input('hp-warmup').value = String(s.train.warmupSteps);
+  input('hp-epochs').value = String(s.loop.epochs);
+  input('hp-batch').value = String(s.loop.batchSize);
+  input('hp-accum').value = String(s.loop.accumulation);
+  input('hp-checkpoint').value = String(s.loop.checkpointEvery);
+  input('hp-eval-tokens').value = String(s.eval.maxNewTokens);
+  input('hp-seed').value = String(s.seed);
+  input('data-test-fraction').value = String(s.data.testFraction);
+}
