@@ -61,6 +61,7 @@ export async function fileStore<T extends { id: string }>(path: string): Promise
 
 /** Browser: a JSON-lines file in OPFS (directory path like ['runs', runId], file name). */
 export function opfsStore<T extends { id: string }>(dir: string[], name: string): RecordStore<T> {
+  let tail: Promise<void> = Promise.resolve();
   const handle = async () => {
     let d = await navigator.storage.getDirectory();
     for (const part of dir) d = await d.getDirectoryHandle(part, { create: true });
@@ -70,14 +71,19 @@ export function opfsStore<T extends { id: string }>(dir: string[], name: string)
     async load() {
       return parseJsonLines<T>(await (await (await handle()).getFile()).text());
     },
-    async append(rs) {
-      if (!rs.length) return;
-      const h = await handle();
-      const size = (await h.getFile()).size;
-      const w = await h.createWritable({ keepExistingData: true });
-      await w.seek(size);
-      await w.write(rs.map((r) => JSON.stringify(r) + '\n').join(''));
-      await w.close();
+    // Appends are chained: two writables open on one file at once fail (NotFoundError) or lose a write.
+    append(rs) {
+      if (!rs.length) return tail;
+      const run = tail.then(async () => {
+        const h = await handle();
+        const size = (await h.getFile()).size;
+        const w = await h.createWritable({ keepExistingData: true });
+        await w.seek(size);
+        await w.write(rs.map((r) => JSON.stringify(r) + '\n').join(''));
+        await w.close();
+      });
+      tail = run.catch(() => undefined);
+      return run;
     },
   };
 }

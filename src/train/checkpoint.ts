@@ -1,10 +1,9 @@
 // Adapters and checkpoints on disk (Node) or in OPFS (browser), in formats other tools read:
 //   - the adapter in PEFT's format: adapter_model.safetensors (F32 tensors named
 //     base_model.model.model.layers.{i}.….lora_{A|B}.weight) + adapter_config.json;
-//   - a checkpoint = that adapter + optimizer.safetensors (AdamW m and v under the same names) +
-//     state.json (step, data cursor, RNG seed and epoch, the training config, the loss history).
-// Files are written whole and state.json last, so a checkpoint without state.json is incomplete and
-// ignored.
+//   - a checkpoint = the trained tensors + the AdamW m and v (same names) in one of two alternating
+//     slots, and state.json (step, data cursor, RNG seed and epoch, the config, the losses, the slot),
+//     written last as the commit point (see saveCheckpoint in loop.ts).
 
 import { CorruptFileError } from '../errors';
 import type { Gpu } from '../gpu/device';
@@ -81,23 +80,17 @@ export async function nodeDirSink(dir: string): Promise<FileSink> {
 
 /** A FileSink over an OPFS directory (browser). */
 export function opfsSink(path: string[]): FileSink {
+  let tail: Promise<void> = Promise.resolve(); // writes one after another: they share the temporary-file scheme
   const dir = async () => {
     let d = await navigator.storage.getDirectory();
     for (const p of path) d = await d.getDirectoryHandle(p, { create: true });
     return d;
   };
   return {
-    async write(name, data) {
-      const d = await dir();
-      const tmp = await d.getFileHandle(`.${name}.tmp`, { create: true });
-      const w = await tmp.createWritable();
-      await w.write(typeof data === 'string' ? data : new Uint8Array(data));
-      await w.close();
-      const h = await d.getFileHandle(name, { create: true });
-      const w2 = await h.createWritable();
-      await w2.write(await (await tmp.getFile()).arrayBuffer());
-      await w2.close();
-      await d.removeEntry(`.${name}.tmp`);
+    write(name, data) {
+      const run = tail.then(() => writeNow(name, data));
+      tail = run.catch(() => undefined);
+      return run;
     },
     async read(name) {
       try {
@@ -107,4 +100,16 @@ export function opfsSink(path: string[]): FileSink {
       }
     },
   };
+  async function writeNow(name: string, data: Uint8Array | string): Promise<void> {
+    const d = await dir();
+    const tmp = await d.getFileHandle(`.${name}.tmp`, { create: true });
+    const w = await tmp.createWritable();
+    await w.write(typeof data === 'string' ? data : new Uint8Array(data));
+    await w.close();
+    const h = await d.getFileHandle(name, { create: true });
+    const w2 = await h.createWritable();
+    await w2.write(await (await tmp.getFile()).arrayBuffer());
+    await w2.close();
+    await d.removeEntry(`.${name}.tmp`);
+  }
 }

@@ -85,6 +85,8 @@ interface State {
   seed: number;
   /** Micro-batches seen, which seeds LoRA dropout masks. */
   dropoutTick?: number;
+  /** The checkpoint slot (0 or 1) whose files this state belongs to. */
+  slot?: number;
   losses: number[];
   config: Record<string, unknown>;
 }
@@ -106,13 +108,22 @@ export async function saveAdapterFiles(trainer: Trainer, sink: FileSink, baseMod
   await sink.write('adapter_config.json', adapterConfigJson(trainer.lora, baseModel));
 }
 
+// Checkpoints alternate between two slots, and state.json (written last) names the slot that is
+// complete: a crash while saving leaves the previous slot and its state.json intact, never new
+// weights beside an old step count. The exported adapter (or model folder) is written as well.
+const slotFiles = (slot: number) => ({ weights: `checkpoint-${slot}.weights.safetensors`, optimizer: `checkpoint-${slot}.optimizer.safetensors` });
+
 async function saveCheckpoint(trainer: Trainer, sink: FileSink, state: State, baseModel: string): Promise<void> {
   const gpu = trainer.model.gpu;
   state.dropoutTick = trainer.dropoutTick;
-  await saveAdapterFiles(trainer, sink, baseModel);
+  const slot = state.slot === 0 ? 1 : 0;
+  const files = slotFiles(slot);
+  await sink.write(files.weights, await tensorsToSafetensors(gpu, trainer.tensors()));
   const { m, v } = trainer.optimizerTensors();
-  await sink.write('optimizer.safetensors', await tensorsToSafetensors(gpu, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]));
-  await sink.write('state.json', JSON.stringify(state, null, 1) + '\n'); // last: marks the checkpoint complete
+  await sink.write(files.optimizer, await tensorsToSafetensors(gpu, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]));
+  await sink.write('state.json', JSON.stringify({ ...state, slot }, null, 1) + '\n'); // the commit point
+  state.slot = slot;
+  await saveAdapterFiles(trainer, sink, baseModel);
 }
 
 async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State | null> {
@@ -120,13 +131,14 @@ async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State |
   if (!raw) return null;
   const state = JSON.parse(new TextDecoder().decode(raw)) as State;
   const gpu = trainer.model.gpu;
-  const weightsFile = trainer.lora ? 'adapter_model.safetensors' : 'model.safetensors';
-  const adapter = await sink.read(weightsFile);
-  const opt = await sink.read('optimizer.safetensors');
-  if (!adapter || !opt) throw new EntrotuneError('the checkpoint is incomplete (state.json without its tensors)', 'delete the checkpoint folder to start over');
-  await safetensorsToTensors(gpu, weightsFile, adapter, trainer.tensors());
+  // (Checkpoints from before the slots kept the exported weights and optimizer.safetensors.)
+  const files = state.slot === undefined ? { weights: trainer.lora ? 'adapter_model.safetensors' : 'model.safetensors', optimizer: 'optimizer.safetensors' } : slotFiles(state.slot);
+  const weights = await sink.read(files.weights);
+  const opt = await sink.read(files.optimizer);
+  if (!weights || !opt) throw new EntrotuneError(`the checkpoint is incomplete (state.json without ${weights ? files.optimizer : files.weights})`, 'delete the checkpoint folder to start over');
+  await safetensorsToTensors(gpu, files.weights, weights, trainer.tensors());
   const { m, v } = trainer.optimizerTensors();
-  await safetensorsToTensors(gpu, 'optimizer.safetensors', opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
+  await safetensorsToTensors(gpu, files.optimizer, opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
   trainer.step = state.step;
   trainer.dropoutTick = state.dropoutTick ?? 0;
   return state;

@@ -53,6 +53,25 @@ describe('the training loop', () => {
     t2.dispose();
     m2.dispose();
     expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).step).toBe(2);
+    // A crash while saving the step-4 checkpoint (its tensors written, state.json not) must leave
+    // the step-2 checkpoint whole: resuming from it gives the same losses as the uninterrupted run.
+    const { memorySink } = await import('../../src/pipeline/storage');
+    const torn = memorySink();
+    const mc = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const tc = await Trainer.create(mc, config);
+    const crashing = { read: torn.read, write: async (name: string, data: Uint8Array | string) => {
+      if (name === 'state.json' && torn.files.has('state.json') && JSON.parse(new TextDecoder().decode(torn.files.get('state.json'))).step === 2) throw new Error('crash while saving');
+      return torn.write(name, data);
+    } };
+    await expect(trainLoop(tc, examples(mc), { ...loop, sink: crashing })).rejects.toThrow('crash while saving');
+    tc.dispose();
+    mc.dispose();
+    const mr = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const tr = await Trainer.create(mr, config);
+    const afterCrash = await trainLoop(tr, examples(mr), { ...loop, sink: torn, resume: true });
+    for (let i = 0; i < full.length; i++) expect(afterCrash[i]).toBeCloseTo(full[i], 5);
+    tr.dispose();
+    mr.dispose();
     const m3 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
     const t3 = await Trainer.create(m3, config);
     const resumed = await trainLoop(t3, examples(m3), { ...loop, sink: await nodeDirSink(dir), resume: true });
