@@ -221,21 +221,7 @@ async function traced<T>(op: string, path: string, fn: () => Promise<T>): Promis
   }
 }
 
-/** Appends in progress per file: OPFS cannot take two writables on one file at once (distill() appends
- *  each teacher reply as it arrives, several at a time), so appends to one file go one after another. */
-const appendQueues = new Map<string, Promise<unknown>>();
-
-function serialised(key: string, fn: () => Promise<void>): Promise<void> {
-  const run = (appendQueues.get(key) ?? Promise.resolve()).then(fn, fn);
-  const tail = run.catch(() => undefined);
-  appendQueues.set(key, tail);
-  void tail.then(() => {
-    if (appendQueues.get(key) === tail) appendQueues.delete(key);
-  });
-  return run;
-}
-
-/** The same storage, with every failure naming its file, and appends to a file serialised. */
+/** The same storage, with every failure naming its file. */
 export function tracedStorage(st: RunStorage, where: string): RunStorage {
   const sinkOf = (s: FileSink, dir: string): FileSink => ({
     write: (name, data) => traced('writing', `${dir}/${name}`, () => s.write(name, data)),
@@ -245,7 +231,7 @@ export function tracedStorage(st: RunStorage, where: string): RunStorage {
     where: st.where,
     records: async <T extends { id: string }>(name: string) => {
       const r = await traced('opening', `${where}/${name}`, () => st.records<T>(name));
-      return { load: () => traced('reading', `${where}/${name}`, () => r.load()), append: (rs: T[]) => serialised(`${where}/${name}`, () => traced('appending to', `${where}/${name}`, () => r.append(rs))) };
+      return { load: () => traced('reading', `${where}/${name}`, () => r.load()), append: (rs: T[]) => traced('appending to', `${where}/${name}`, () => r.append(rs)) };
     },
     sink: async (folder) => sinkOf(await traced('opening', `${where}/${folder}`, () => st.sink(folder)), `${where}/${folder}`),
     write: (name, data) => traced('writing', `${where}/${name}`, () => st.write(name, data)),

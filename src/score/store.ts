@@ -2,6 +2,8 @@
 // stopped: a JSON-lines file in Node, an OPFS file in the browser, memory in tests. A record is a
 // line; a line cut short by a crash is dropped on load (and the example scored again).
 
+import { serialised } from '../util/serial';
+
 export interface RecordStore<T extends { id: string }> {
   /** Every complete record, in the order written. */
   load(): Promise<T[]>;
@@ -61,7 +63,6 @@ export async function fileStore<T extends { id: string }>(path: string): Promise
 
 /** Browser: a JSON-lines file in OPFS (directory path like ['runs', runId], file name). */
 export function opfsStore<T extends { id: string }>(dir: string[], name: string): RecordStore<T> {
-  let tail: Promise<void> = Promise.resolve();
   const handle = async () => {
     let d = await navigator.storage.getDirectory();
     for (const part of dir) d = await d.getDirectoryHandle(part, { create: true });
@@ -71,10 +72,10 @@ export function opfsStore<T extends { id: string }>(dir: string[], name: string)
     async load() {
       return parseJsonLines<T>(await (await (await handle()).getFile()).text());
     },
-    // Appends are chained: two writables open on one file at once fail (NotFoundError) or lose a write.
+    // One append at a time per file (see util/serial.ts).
     append(rs) {
-      if (!rs.length) return tail;
-      const run = tail.then(async () => {
+      if (!rs.length) return Promise.resolve();
+      return serialised(`opfs:${[...dir, name].join('/')}`, async () => {
         const h = await handle();
         const size = (await h.getFile()).size;
         const w = await h.createWritable({ keepExistingData: true });
@@ -82,8 +83,6 @@ export function opfsStore<T extends { id: string }>(dir: string[], name: string)
         await w.write(rs.map((r) => JSON.stringify(r) + '\n').join(''));
         await w.close();
       });
-      tail = run.catch(() => undefined);
-      return run;
     },
   };
 }

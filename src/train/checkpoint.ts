@@ -6,6 +6,7 @@
 //     written last as the commit point (see saveCheckpoint in loop.ts).
 
 import { CorruptFileError } from '../errors';
+import { serialised } from '../util/serial';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
 import type { LoraWeights } from '../model/llama';
@@ -80,18 +81,14 @@ export async function nodeDirSink(dir: string): Promise<FileSink> {
 
 /** A FileSink over an OPFS directory (browser). */
 export function opfsSink(path: string[]): FileSink {
-  let tail: Promise<void> = Promise.resolve(); // writes one after another: they share the temporary-file scheme
   const dir = async () => {
     let d = await navigator.storage.getDirectory();
     for (const p of path) d = await d.getDirectoryHandle(p, { create: true });
     return d;
   };
   return {
-    write(name, data) {
-      const run = tail.then(() => writeNow(name, data));
-      tail = run.catch(() => undefined);
-      return run;
-    },
+    // One write at a time per file: a file and its temporary copy are opened for writing (util/serial.ts).
+    write: (name, data) => serialised(`opfs:${[...path, name].join('/')}`, () => writeNow(name, data)),
     async read(name) {
       try {
         return new Uint8Array(await (await (await (await dir()).getFileHandle(name)).getFile()).arrayBuffer());
