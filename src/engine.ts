@@ -620,7 +620,7 @@ export class LocalEngine implements Engine {
         return httpTeacher({ url: t.url, model: t.model, apiKey: t.apiKey });
       case 'column': {
         const field = t.field?.trim() || 'rationale';
-        return columnTeacher({ name: field, rationaleOf: (q) => (field === 'rationale' ? q.rationale : (q as unknown as Record<string, string>)[field]), style: s.prompt.labels });
+        return columnTeacher({ name: field, style: s.prompt.labels });
       }
       case 'own': {
         const g = await this.getGpu();

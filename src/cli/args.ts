@@ -1,6 +1,8 @@
 // Small helpers for the CLI: typed options with clear errors, progress lines on stderr.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDataset, type Question } from '../data/dataset';
+import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import { formatBytes } from '../gpu/memory';
 import type { Quant } from '../kernels/qweight';
@@ -42,4 +44,22 @@ export function progressLine(): (text: string, final?: boolean) => void {
 export function describeLoadProgress(p: { phase: string; bytes?: number; total?: number; file?: string; done?: number; tensor?: string }): string {
   if (p.phase === 'download') return `downloading ${p.file}: ${formatBytes(p.bytes ?? 0)} / ${formatBytes(p.total ?? 0)}`;
   return `loading weights ${p.done}/${p.total ?? '?'} ${p.tensor ?? ''}`;
+}
+
+/** The questions of a dataset file (JSONL, JSON, CSV); invalid rows are listed on stderr and skipped (or stop the run). */
+export async function readQuestions(file: string, o: { limit?: number; onInvalid?: 'skip' | 'stop' } = {}): Promise<Question[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { basename } = await import('node:path');
+  const parsed = parseDataset(await readFile(file, 'utf8'), basename(file), { onInvalid: o.onInvalid });
+  for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(file)} line ${bad.line}: ${bad.reason}\n`);
+  const qs = o.limit ? parsed.questions.slice(0, o.limit) : parsed.questions;
+  if (!qs.length) throw new EntrotuneError(`${file} has no valid questions`);
+  return qs;
+}
+
+/** --prompt: letters (default) or numbers. */
+export function promptStyle(v: string | undefined): LabelStyle {
+  const style = (v ?? 'letters') as LabelStyle;
+  if (!(style in PROMPTS)) throw new EntrotuneError(`--prompt must be letters or numbers, got "${v}"`);
+  return style;
 }

@@ -13,7 +13,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EntrotuneError } from '../errors';
 import { createDevice } from '../gpu/device';
-import { formatBytes } from '../gpu/memory';
 import { loadModel } from '../index';
 import { runPipeline } from '../pipeline/pipeline';
 import { formatPipelineReport, type PipelineReport } from '../pipeline/report';
@@ -23,6 +22,7 @@ import { ArithmeticTeacher } from '../demo/teacher';
 import { makeSplits } from '../demo/world';
 import { DEMO_SETTINGS, type DemoSize } from '../demo/settings';
 import { num, parse, progressLine } from './args';
+import { pipelineProgress } from './pipeline';
 
 export const DEMO_USAGE = `entrotune demo [--quick] [--out runs/demo] [--seed 0] [--model demo/model]`;
 
@@ -65,15 +65,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const report = await runPipeline(model, {
     train, test, teacher: new ArithmeticTeacher(), storage: await nodeRunStorage(out), prompt: DEMO_PROMPT,
     trainConfig: cfg.trainConfig, loop: cfg.loop, eval: cfg.eval, distill: { retries: 0 }, modelName: 'entrotune/demo-arithmetic', seed,
-    onEvent: (e) => {
-      if (e.phase === 'score') line(`scoring ${e.done}/${e.total}`, e.done === e.total);
-      else if (e.phase === 'split') line(`split: easy ${e.report.buckets.easy.count}, medium ${e.report.buckets.medium.count}, hard ${e.report.buckets.hard.count}; entropy ROC AUC ${e.report.auc?.auc.toFixed(3) ?? 'n/a'}`, true);
-      else if (e.phase === 'teacher') line(`teacher ${e.done}/${e.total}: kept ${e.kept}, fallback ${e.fallback}`, e.done === e.total);
-      else if (e.phase === 'train') line(`${e.method}: step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} ${e.tokensPerSecond.toFixed(0)} tok/s GPU ${formatBytes(e.gpuBytes)} ETA ${e.eta.toFixed(0)} s`, e.step === e.totalSteps);
-      else if (e.phase === 'eval') line(`${e.method}: evaluating ${e.done}/${e.total} (${e.correct} right)`, e.done === e.total);
-      else if (e.phase === 'method-done') line(`${e.result.method}: ${(100 * e.result.accuracy.p).toFixed(1)}% on held-out questions (train ${e.result.trainSeconds.toFixed(0)} s, eval ${e.result.evalSeconds.toFixed(0)} s)`, true);
-      else if (e.phase === 'log') process.stderr.write(`${e.text}\n`);
-    },
+    onEvent: pipelineProgress(line),
   });
   console.log(formatPipelineReport(report));
   console.log('targets (issue #8):');

@@ -2,9 +2,8 @@
 // report, all kept in --out (run it again to resume; no teacher call is ever repeated).
 // entrotune eval: the held-out accuracy of a model (with an adapter) by greedy decoding.
 
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { parseDataset, splitTrainTest, type Question } from '../data/dataset';
+import { join } from 'node:path';
+import { splitTrainTest, type Question } from '../data/dataset';
 import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import { createDevice } from '../gpu/device';
@@ -12,7 +11,7 @@ import { formatBytes } from '../gpu/memory';
 import { loadModel } from '../index';
 import type { Model } from '../model/model';
 import { evaluate, type EvalRecord } from '../pipeline/eval';
-import { runPipeline } from '../pipeline/pipeline';
+import { runPipeline, type PipelineEvent } from '../pipeline/pipeline';
 import { accuracyOf, formatPipelineReport } from '../pipeline/report';
 import { nodeRunStorage } from '../pipeline/storage';
 import { METHODS, type Method } from '../pipeline/targets';
@@ -21,7 +20,7 @@ import { columnTeacher } from '../teacher/column';
 import { httpTeacher, parseTeacherSpec } from '../teacher/http';
 import { ownTeacher } from '../teacher/own';
 import type { Teacher } from '../teacher/teacher';
-import { describeLoadProgress, num, parse, progressLine, quant } from './args';
+import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
 import { defaultCacheDir } from './generate';
 import { pair } from './score';
 
@@ -37,20 +36,6 @@ export const EVAL_USAGE = `entrotune eval --model <folder|URL|repo> [--adapter <
 
 const int = (n: number) => Number.isInteger(n) && n > 0;
 
-async function readQuestions(file: string, limit?: number): Promise<Question[]> {
-  const parsed = parseDataset(await readFile(file, 'utf8'), basename(file));
-  for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(file)} line ${bad.line}: ${bad.reason}\n`);
-  const qs = limit ? parsed.questions.slice(0, limit) : parsed.questions;
-  if (!qs.length) throw new EntrotuneError(`${file} has no valid questions`);
-  return qs;
-}
-
-function promptStyle(v: string | undefined): LabelStyle {
-  const style = (v ?? 'letters') as LabelStyle;
-  if (!(style in PROMPTS)) throw new EntrotuneError(`--prompt must be letters or numbers, got "${v}"`);
-  return style;
-}
-
 async function makeTeacher(spec: string, o: { concurrency: number; apiKeyEnv: string; style: LabelStyle; load: (src: string) => Promise<Model> }): Promise<Teacher> {
   const s = parseTeacherSpec(spec);
   switch (s.kind) {
@@ -59,10 +44,23 @@ async function makeTeacher(spec: string, o: { concurrency: number; apiKeyEnv: st
     case 'own':
       return ownTeacher(await o.load(s.source));
     case 'column':
-      return columnTeacher({ name: s.field, rationaleOf: (q) => (s.field === 'rationale' ? q.rationale : (q as unknown as Record<string, string>)[s.field]), style: o.style });
+      return columnTeacher({ name: s.field, style: o.style });
     case 'webllm':
       throw new EntrotuneError(`the WebLLM teacher (${s.model}) runs in the browser only`, 'in Node use an OpenAI-compatible server (http://…), own:<model> or column');
   }
+}
+
+/** Progress lines on stderr for the pipeline's events (the pipeline and demo commands). */
+export function pipelineProgress(line: (text: string, final?: boolean) => void): (e: PipelineEvent) => void {
+  return (e) => {
+    if (e.phase === 'score') line(`scoring ${e.done}/${e.total}`, e.done === e.total);
+    else if (e.phase === 'split') line(`split: easy ${e.report.buckets.easy.count}, medium ${e.report.buckets.medium.count}, hard ${e.report.buckets.hard.count}; ROC AUC ${e.report.auc?.auc.toFixed(3) ?? 'n/a'}`, true);
+    else if (e.phase === 'teacher') line(`teacher ${e.done}/${e.total}: ${e.calls} calls, ${e.cached} from the cache; kept ${e.kept}, retried ${e.retried}, fallback ${e.fallback}`, e.done === e.total);
+    else if (e.phase === 'train') line(`${e.method}: step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} ${e.tokensPerSecond.toFixed(1)} tok/s GPU ${formatBytes(e.gpuBytes)} ETA ${e.eta.toFixed(0)} s`, e.step === e.totalSteps);
+    else if (e.phase === 'eval') line(`${e.method}: evaluating ${e.done}/${e.total} (${e.correct} right)`, e.done === e.total);
+    else if (e.phase === 'method-done') line(`${e.result.method}: ${(100 * e.result.accuracy.p).toFixed(1)}% on held-out questions (train ${e.result.trainSeconds.toFixed(0)} s, eval ${e.result.evalSeconds.toFixed(0)} s)`, true);
+    else if (e.phase === 'log') process.stderr.write(`${e.text}\n`);
+  };
 }
 
 export async function pipelineCommand(argv: string[]): Promise<void> {
@@ -84,7 +82,7 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
   const seed = num(a.seed, 'seed', 0, Number.isInteger);
   const limit = a.limit ? num(a.limit, 'limit', 0, int) : undefined;
 
-  let train = await readQuestions(a.data, limit);
+  let train = await readQuestions(a.data, { limit });
   let test: Question[];
   if (a['test-data']) test = await readQuestions(a['test-data']);
   else ({ train, test } = splitTrainTest(train, { testFraction: num(a['test-fraction'], 'test-fraction', 0.2, (n) => n > 0 && n < 1), seed }));
@@ -110,15 +108,7 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
     distill: { retries: num(a.retries, 'retries', teacher.id.startsWith('column:') ? 0 : 2, (n) => Number.isInteger(n) && n >= 0), maxTokens: num(a['teacher-max-tokens'], 'teacher-max-tokens', 512, int) },
     eval: { maxNewTokens: num(a['max-new-tokens'], 'max-new-tokens', 256, int), maxBatch: num(a['eval-batch'], 'eval-batch', 16, int) },
     modelName: a.model, seed,
-    onEvent: (e) => {
-      if (e.phase === 'score') line(`scoring ${e.done}/${e.total}`, e.done === e.total);
-      else if (e.phase === 'split') line(`split: easy ${e.report.buckets.easy.count}, medium ${e.report.buckets.medium.count}, hard ${e.report.buckets.hard.count}; ROC AUC ${e.report.auc?.auc.toFixed(3) ?? 'n/a'}`, true);
-      else if (e.phase === 'teacher') line(`teacher ${e.done}/${e.total}: ${e.calls} calls, ${e.cached} from the cache; kept ${e.kept}, retried ${e.retried}, fallback ${e.fallback}`, e.done === e.total);
-      else if (e.phase === 'train') line(`${e.method}: step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} ${e.tokensPerSecond.toFixed(1)} tok/s GPU ${formatBytes(e.gpuBytes)} ETA ${e.eta.toFixed(0)} s`, e.step === e.totalSteps);
-      else if (e.phase === 'eval') line(`${e.method}: evaluating ${e.done}/${e.total} (${e.correct} right)`, e.done === e.total);
-      else if (e.phase === 'method-done') line(`${e.result.method}: ${(100 * e.result.accuracy.p).toFixed(1)}% on held-out questions`, true);
-      else if (e.phase === 'log') process.stderr.write(`${e.text}\n`);
-    },
+    onEvent: pipelineProgress(line),
   });
   console.log(formatPipelineReport(report));
   console.log(`wrote ${join(a.out, 'report.json')}, report.md, the adapters (${methods.map((m) => `${m}/`).join(', ')}) and the routed training sets (<method>.train.jsonl, chat format for TRL)`);

@@ -1,17 +1,17 @@
 // entrotune score --model … --data … --out dir: scores.jsonl (resumable), easy/medium/hard.jsonl,
 // report.json, and the summary table on stdout.
 
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createDevice } from '../gpu/device';
 import { loadModel } from '../index';
-import { parseDataset, toJsonl } from '../data/dataset';
-import { PROMPTS, type LabelStyle } from '../data/prompts';
+import { toJsonl } from '../data/dataset';
+import { PROMPTS } from '../data/prompts';
 import { scoreDataset, type ScoreRecord } from '../score/score';
 import { fileStore } from '../score/store';
 import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
 import { EntrotuneError } from '../errors';
-import { describeLoadProgress, num, parse, progressLine, quant } from './args';
+import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
 import { defaultCacheDir } from './generate';
 
 export const SCORE_USAGE = `entrotune score --model <folder|URL|repo> --data <file.jsonl|.json|.csv> --out <dir>
@@ -33,16 +33,12 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     'cache-dir': { type: 'string' },
   }, SCORE_USAGE);
   if (!a.model || !a.data || !a.out) throw new EntrotuneError('--model, --data and --out are required', SCORE_USAGE);
-  const style = (a.prompt ?? 'letters') as LabelStyle;
-  if (!(style in PROMPTS)) throw new EntrotuneError(`--prompt must be letters or numbers, got "${a.prompt}"`);
+  const style = promptStyle(a.prompt);
   const onInvalid = (a['on-invalid'] ?? 'skip') as 'skip' | 'stop';
   if (onInvalid !== 'skip' && onInvalid !== 'stop') throw new EntrotuneError(`--on-invalid must be skip or stop, got "${onInvalid}"`);
 
-  const parsed = parseDataset(await readFile(a.data, 'utf8'), basename(a.data), { onInvalid });
-  for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(a.data)} line ${bad.line}: ${bad.reason}\n`);
-  let questions = parsed.questions;
-  if (a.limit) questions = questions.slice(0, num(a.limit, 'limit', questions.length, (n) => Number.isInteger(n) && n > 0));
-  if (!questions.length) throw new EntrotuneError(`${a.data} has no valid questions`);
+  const limit = a.limit ? num(a.limit, 'limit', 0, (n) => Number.isInteger(n) && n > 0) : undefined;
+  const questions = await readQuestions(a.data, { limit, onInvalid });
 
   await mkdir(a.out, { recursive: true });
   const { nodeDirCache } = await import('../model/node-files');

@@ -44,7 +44,9 @@ export async function evaluate(model: Model, questions: Question[], o: EvalOptio
   const tok = model.tokenizer;
   if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'evaluation needs the tokenizer and chat template');
   const prompt = o.prompt ?? PROMPTS.letters;
-  const done = new Map((o.store ? await o.store.load() : []).map((r) => [r.id, r]));
+  const wanted = new Set(questions.map((q) => q.id));
+  // Records of this question set already stored (a store may hold others: they are not counted).
+  const done = new Map((o.store ? await o.store.load() : []).filter((r) => wanted.has(r.id)).map((r) => [r.id, r]));
   const todo = questions.filter((q) => !done.has(q.id));
   let correct = [...done.values()].filter((r) => r.correct).length;
   const chunk = Math.max(1, (o.maxBatch ?? 16) * 4); // one store write per few batches

@@ -10,6 +10,7 @@ import type { Question } from '../data/dataset';
 import { PROMPTS, type PromptTemplate } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import type { Model } from '../model/model';
+import { bucketOf } from '../score/analysis';
 import { analyzeScores, BUCKETS, type Bucket, type ScoreReport } from '../score/report';
 import { scoreDataset, type ScoreRecord } from '../score/score';
 import { distill, type CotTarget, type TeacherAnswer } from '../teacher/cot';
@@ -63,8 +64,7 @@ const DEFAULT_METHODS: Method[] = ['pipeline', 'sft-all', 'distill-all'];
 /** Buckets of `records` with the cut points found on the training questions (invalid answers count as hard). */
 function bucketsWith(records: ScoreRecord[], hmax: number, bounds: [number, number]): Map<string, Bucket> {
   return new Map(records.map((r) => {
-    const h = hmax > 0 ? r.entropy / hmax : 0;
-    const b: Bucket = r.correct === null ? 'hard' : h <= bounds[0] ? 'easy' : h <= bounds[1] ? 'medium' : 'hard';
+    const b: Bucket = r.correct === null ? 'hard' : bucketOf(hmax > 0 ? r.entropy / hmax : 0, bounds);
     return [r.id, b];
   }));
 }

@@ -158,6 +158,11 @@ export interface EntropySplit {
   invalid: string[];
 }
 
+/** The bucket of a normalised entropy h = H / Hmax: one comparison chain, so every h gets exactly one. */
+export function bucketOf(h: number, bounds: [number, number]): Bucket {
+  return h <= bounds[0] ? 'easy' : h <= bounds[1] ? 'medium' : 'hard';
+}
+
 /**
  * Split scored items into easy / medium / hard by normalised entropy h = H / Hmax, Hmax the largest
  * entropy among the valid items (when every valid H is 0, h = 0 for all and everything is easy).
@@ -201,8 +206,7 @@ export function splitByEntropy(
     hard: { count: 0, correct: 0, accuracy: NaN },
   };
   valid.forEach((it, i) => {
-    // One comparison chain: every item gets exactly one bucket.
-    const b: Bucket = h[i] <= bounds[0] ? 'easy' : h[i] <= bounds[1] ? 'medium' : 'hard';
+    const b = bucketOf(h[i], bounds);
     buckets[b].push(it.id);
     stats[b].count++;
     if (it.correct) stats[b].correct++;

@@ -2,10 +2,10 @@
 // (ROC AUC of confidence 1 − H/Hmax against correctness, with a bootstrap interval), the
 // easy/medium/hard split, accuracy per bucket and a histogram the UI can draw.
 
-import { bootstrapAuc, entropyHistogram, splitByEntropy, accuracyInterval } from './analysis';
+import { bootstrapAuc, entropyHistogram, splitByEntropy, accuracyInterval, type Bucket } from './analysis';
 import type { ScoreRecord } from './score';
 
-export type Bucket = 'easy' | 'medium' | 'hard';
+export type { Bucket };
 export const BUCKETS: Bucket[] = ['easy', 'medium', 'hard'];
 
 export interface ScoreReport {

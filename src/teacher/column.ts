@@ -12,17 +12,18 @@ import type { Teacher, TeacherReply, TeacherRequest } from './teacher';
 export interface ColumnTeacherOptions {
   /** Names the column in the id (answers are cached per teacher id). Default 'rationale'. */
   name?: string;
-  /** Where a question's chain of thought is; default its `rationale` field. */
+  /** Where a question's chain of thought is; default the field called `name` (`rationale`). */
   rationaleOf?: (q: Question) => string | undefined;
   /** How the closing answer is labelled for distill(): 'letters' (default) or 'numbers'. */
   style?: LabelStyle;
 }
 
 export function columnTeacher(o: ColumnTeacherOptions = {}): Teacher {
-  const rationaleOf = o.rationaleOf ?? ((q: Question) => q.rationale);
+  const field = o.name ?? 'rationale';
+  const rationaleOf = o.rationaleOf ?? ((q: Question) => (q as unknown as Record<string, string | undefined>)[field]);
   const style = o.style ?? 'letters';
   return {
-    id: `column:${o.name ?? 'rationale'}`,
+    id: `column:${field}`,
     // Nothing is computed, so the pipeline may ask for every question at once.
     concurrency: 256,
     async generate(req: TeacherRequest): Promise<TeacherReply> {
