@@ -168,8 +168,8 @@ export class App {
       const r = await this.engine.runPipeline(s, fresh ? this.split : null, Comlink.proxy(this.onEvent));
       await this.reloadRunInfo(s.id);
       if (r.status === 'done') {
-        this.status(`Run ${s.id} finished: results in step 6.`, 'ok');
         await this.views.results(s.id);
+        this.status(`Run ${s.id} finished: results in step 6.`, 'ok'); // after the table, which tests and people read on "finished"
         location.hash = '#step-results';
       } else {
         this.status(`Run ${s.id} ${r.status}: ${r.text}`);
