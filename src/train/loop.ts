@@ -191,13 +191,15 @@ export async function trainLoop(trainer: Trainer, examples: TrainExample[], o: T
       state.offset = 0;
       order = epochOrder(examples.length, seed, state.epoch);
     }
+    // The checkpoint before the progress event: a step shown as done is a step kept (a tab closed on
+    // "step 3" resumes from step 3, not 2).
+    if (o.sink && o.checkpointEvery && state.step % o.checkpointEvery === 0) await saveCheckpoint(trainer, o.sink, state, baseModel);
     const secs = (performance.now() - t0) / 1000;
     o.onProgress?.({
       step: state.step, totalSteps, epoch: state.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, skipped: r.skipped,
       tokensPerSecond: tokens / secs, gpuBytes: trainer.model.gpu.memory.current,
       eta: (secs / Math.max(1, state.step - startStep)) * (totalSteps - state.step),
     });
-    if (o.sink && o.checkpointEvery && state.step % o.checkpointEvery === 0) await saveCheckpoint(trainer, o.sink, state, baseModel);
   }
   if (o.sink) await saveCheckpoint(trainer, o.sink, state, baseModel);
   return state.losses;
