@@ -7,11 +7,14 @@ import { generateCommand, GENERATE_USAGE } from './cli/generate';
 import { planCommand, PLAN_USAGE } from './cli/plan';
 import { scoreCommand, SCORE_USAGE } from './cli/score';
 import { trainCommand, TRAIN_USAGE } from './cli/train';
+import { demoCommand, DEMO_USAGE } from './cli/demo';
 import { evalCommand, EVAL_USAGE, pipelineCommand, PIPELINE_USAGE } from './cli/pipeline';
 
 const USAGE = `usage: entrotune <command> [options]
 
 commands:
+  demo        ${DEMO_USAGE}
+              the offline demo: the method against its baselines on synthetic sums, nothing downloaded
   generate    ${GENERATE_USAGE.replace(/\n/g, '\n              ')}
   score       ${SCORE_USAGE.replace(/\n/g, '\n              ')}
   train       ${TRAIN_USAGE.replace(/\n/g, '\n              ')}
@@ -24,6 +27,8 @@ commands:
 async function main(argv: string[]): Promise<void> {
   const [command = 'help', ...rest] = argv;
   switch (command) {
+    case 'demo':
+      return demoCommand(rest);
     case 'generate':
       return generateCommand(rest);
     case 'score':

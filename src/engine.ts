@@ -15,6 +15,7 @@
 
 import { parseDataset, fetchHfDatasetRows, toJsonl, type InvalidRow, type ParsedDataset, type Question } from './data/dataset';
 import type { PromptTemplate } from './data/prompts';
+import { ArithmeticTeacher } from './demo/teacher';
 import { EntrotuneError } from './errors';
 import { createDevice, type Gpu } from './gpu/device';
 import { loadModel, type LoadModelOptions } from './index';
@@ -67,6 +68,8 @@ export type ProgressEvent = LoadProgress | (DownloadProgress & { phase: 'downloa
 export type TeacherSettings =
   | { kind: 'http'; url: string; model: string; apiKey?: string }
   | { kind: 'column'; field?: string }
+  /** The offline demo's program that adds column by column (src/demo/teacher.ts): sums only. */
+  | { kind: 'demo' }
   | { kind: 'webllm'; id: string }
   | { kind: 'own'; source: string; quant?: Quant };
 
@@ -83,7 +86,8 @@ export interface RunSettings {
   order: 'mix' | 'two-phase';
   quantiles: [number, number];
   train: { r: number; alpha: number; lr: number; dropout: number; schedule: 'cosine' | 'constant'; warmupSteps: number };
-  loop: { epochs: number; batchSize: number; accumulation: number; checkpointEvery: number; maxSteps?: number };
+  /** `pack`: tokens per packed training row (see packExamples); absent: one padded example per row. */
+  loop: { epochs: number; batchSize: number; accumulation: number; checkpointEvery: number; maxSteps?: number; pack?: number };
   distill: { retries: number; maxTokens: number };
   eval: { maxNewTokens: number; maxBatch: number };
   scoreBatch: number;
@@ -563,8 +567,8 @@ export class LocalEngine implements Engine {
       const report = await runPipelineStages(model, {
         train, test, teacher, storage: st, methods: s.methods, prompt: s.prompt, quantiles: s.quantiles, order: s.order,
         trainConfig: { ...s.train }, loop: { ...s.loop },
-        // A column gives the same text every time: asking it again is pointless.
-        distill: { ...s.distill, retries: settings.teacher.kind === 'column' ? 0 : s.distill.retries }, eval: s.eval, scoreBatch: s.scoreBatch,
+        // A column or a program gives the same text every time: asking it again is pointless.
+        distill: { ...s.distill, retries: settings.teacher.kind === 'column' || settings.teacher.kind === 'demo' ? 0 : s.distill.retries }, eval: s.eval, scoreBatch: s.scoreBatch,
         modelName: s.model.name, seed: s.seed, signal: ctrl.signal,
         onEvent: (e) => {
           const phase = e.phase === 'teacher' ? 'teacher' : e.phase === 'train' ? `train ${e.method}` : e.phase === 'eval' ? `eval ${e.method}` : null;
@@ -622,6 +626,8 @@ export class LocalEngine implements Engine {
         const field = t.field?.trim() || 'rationale';
         return columnTeacher({ name: field, style: s.prompt.labels });
       }
+      case 'demo':
+        return new ArithmeticTeacher();
       case 'own': {
         const g = await this.getGpu();
         emit({ phase: 'teacher-load', text: `loading the teacher ${t.source}`, progress: 0 });

@@ -21,6 +21,17 @@ export interface LoadedData {
   name: string;
   questions: Question[];
   invalid: InvalidRow[];
+  /** Questions that come split already, used as they are: the offline demo keeps its held-out sums out
+   *  of training, which a random split of the same questions would not. */
+  split?: { train: Question[]; test: Question[] };
+  /** Settings that come with the questions and have no field in the forms (the offline demo's). */
+  extra?: DataSettings;
+}
+
+/** Run settings a dataset may bring that the forms do not hold. */
+export interface DataSettings {
+  loop?: Pick<RunSettings['loop'], 'pack'>;
+  eval?: Partial<RunSettings['eval']>;
 }
 
 export type Busy = null | 'load' | 'data' | 'score' | 'run';
@@ -79,6 +90,8 @@ export class App {
   resplit(): void {
     if (!this.data || !this.data.questions.length) {
       this.split = null;
+    } else if (this.data.split) {
+      this.split = this.data.split; // the test fraction, limit and seed do not apply to a given split
     } else {
       const limit = num('data-limit', 0);
       const qs = limit > 0 ? this.data.questions.slice(0, limit) : this.data.questions;
@@ -105,8 +118,12 @@ export class App {
 
   private settings(id: string): RunSettings {
     const m = this.model!;
-    const data = { name: this.data?.name ?? this.run?.settings.data.name ?? 'data', testFraction: num('data-test-fraction', 0.2), invalid: this.data?.invalid.length ?? 0 };
-    return settingsFromForm(id, { name: m.info.name, source: m.source, quant: m.quant }, data);
+    const given = this.data?.split;
+    const testFraction = given ? given.test.length / (given.train.length + given.test.length) : num('data-test-fraction', 0.2);
+    const data = { name: this.data?.name ?? this.run?.settings.data.name ?? 'data', testFraction, invalid: this.data?.invalid.length ?? 0 };
+    const s = settingsFromForm(id, { name: m.info.name, source: m.source, quant: m.quant }, data);
+    const x = this.data?.extra;
+    return x ? { ...s, loop: { ...s.loop, ...x.loop }, eval: { ...s.eval, ...x.eval } } : s;
   }
 
   private ready(): string | null {
@@ -237,6 +254,7 @@ export class App {
     const running = this.busy === 'run' || this.busy === 'score';
     const unfinished = !!this.run && ['running', 'paused', 'stopped', 'failed'].includes(this.run.status);
     ($('model-load') as HTMLButtonElement).disabled = !idle;
+    ($('offline-demo-start') as HTMLButtonElement).disabled = !idle;
     ($('score-run') as HTMLButtonElement).disabled = !idle || !this.model || !this.split;
     const start = $('run-start') as HTMLButtonElement;
     start.disabled = !idle || !this.model || !this.split;

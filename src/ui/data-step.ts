@@ -8,7 +8,8 @@ import { $, el, input, num, radioPanels, replace, table } from './dom';
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-function preview(questions: Question[], invalid: InvalidRow[]): void {
+/** The first questions and the refused rows, under the data step. */
+export function preview(questions: Question[], invalid: InvalidRow[]): void {
   replace($('data-preview'), questions.length
     ? el('div', {},
       el('h3', {}, `First ${Math.min(8, questions.length)} of ${questions.length} questions`),

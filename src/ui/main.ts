@@ -9,6 +9,7 @@ import { App } from './app';
 import { initDataStep } from './data-step';
 import { $, el, input, radioPanels, replace } from './dom';
 import { initModelStep } from './model-step';
+import { initOfflineDemo } from './offline-demo';
 import { describeRunLine } from './runs';
 
 installErrorTransfer();
@@ -30,6 +31,7 @@ syncClassroom();
 
 initModelStep(app);
 initDataStep(app);
+initOfflineDemo(app);
 radioPanels('teacher-kind', 'teacher-kind');
 
 // The prompt decides the scores: another prompt is another run.

@@ -76,7 +76,8 @@ export function initModelStep(app: App): void {
     }
   });
 
-  const load = async (picked: PickedSource): Promise<boolean> => {
+  /** `name`: the model's name in the run (default the loader's: the repository or the URL). */
+  const load = async (picked: PickedSource, name?: string): Promise<boolean> => {
     app.busy = 'load';
     app.refresh();
     progressBar.value = 0;
@@ -85,7 +86,7 @@ export function initModelStep(app: App): void {
     try {
       await requestPersistentStorage(); // only a page can ask; keeps the cache from being evicted
       const quant = quantFromForm();
-      const info = await app.engine.loadModel(picked.load, { quant }, Comlink.proxy((p: ProgressEvent) => {
+      const loaded = await app.engine.loadModel(picked.load, { quant }, Comlink.proxy((p: ProgressEvent) => {
         if (p.phase === 'download' && 'bytes' in p) {
           progressBar.max = Math.max(1, p.total);
           progressBar.value = p.bytes;
@@ -96,6 +97,7 @@ export function initModelStep(app: App): void {
           progressText.textContent = `Loading weights onto the GPU: ${p.done} of ${p.total} tensors`;
         }
       }));
+      const info = name ? { ...loaded, name } : loaded;
       progressBar.value = progressBar.max;
       progressText.textContent = 'Loaded.';
       const rep = info.report;
@@ -140,7 +142,7 @@ export function initModelStep(app: App): void {
     }
     setRadio('model-kind', 'url');
     input('model-url').value = s.baseUrl;
-    return load({ load: s, stored: s });
+    return load({ load: s, stored: s }, m.name);
   };
 
   const refreshCached = async () => {

@@ -61,6 +61,8 @@ export function teacherFromForm(): TeacherSettings {
       return { kind: 'webllm', id: ($('teacher-webllm') as HTMLSelectElement).value };
     case 'own':
       return { kind: 'own', source: input('teacher-own').value.trim() };
+    case 'demo':
+      return { kind: 'demo' };
     default:
       return { kind: 'column' }; // the parsed `rationale` (from rationale, cot_content or explanation)
   }

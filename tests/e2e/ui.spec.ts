@@ -5,24 +5,13 @@
 // as hard. These tests check the flow and that the numbers agree with each other, not accuracy.
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page, type Request } from '@playwright/test';
+import { fresh, resultsTable } from './page-helpers';
 import { solveArithmetic, startOpenAiServer, type OpenAiServer } from '../fixtures/openai-server';
 
 test.use({ actionTimeout: 30_000 });
 
 const MODEL_URL = 'http://localhost:5174/tests/fixtures/tiny/llama';
 const DATA = 'tests/fixtures/data/ui-sample.jsonl';
-
-/** Start from an empty OPFS: no cached model, no runs. */
-async function fresh(page: Page): Promise<void> {
-  await page.goto('/');
-  await page.evaluate(async () => {
-    const root = await navigator.storage.getDirectory();
-    for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) await root.removeEntry(name, { recursive: true });
-    localStorage.clear();
-  });
-  await page.reload();
-  await expect(page.locator('#status')).toContainText('Ready', { timeout: 60_000 });
-}
 
 /** Steps 1 and 2 by clicks: the fixture model by URL, the fixture dataset uploaded, 8 + 4 questions. */
 async function modelAndData(page: Page): Promise<void> {
@@ -49,12 +38,6 @@ async function quickSettings(page: Page, o: { methods?: string[]; epochs?: numbe
   await page.getByLabel('Gradient accumulation').fill('1');
   await page.getByLabel('Checkpoint every (steps)').fill(String(o.checkpointEvery ?? 1));
   await page.getByLabel('Longest test answer (tokens)').fill('12');
-}
-
-/** The rows of #results-table as text, by method. */
-async function resultsTable(page: Page): Promise<Record<string, string[]>> {
-  const rows = await page.locator('#results-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
-  return Object.fromEntries(rows.map((r) => [r[0], r.slice(1)]));
 }
 
 /** Entries of a stored (uncompressed) ZIP. */

@@ -1,0 +1,108 @@
+// The offline demo (issue #8), from the box at the top of step 1. One click loads the demo base model
+// that comes with the page (public/demo/model in the repository: vite serves public/ at the site's
+// root and the build copies it into dist/, so the page finds it at the relative URL demo/model/),
+// makes the synthetic sums of src/demo/world.ts, fills steps 3–5 with DEMO_SETTINGS and starts the
+// run through App.start(): steps 3–6 then show it like any other run, and the run can be paused,
+// reloaded and resumed like any other. Every request goes to the page's own server.
+
+import { DEMO_PROMPT } from '../demo/formats';
+import { DEMO_MODEL_NAME, DEMO_SETTINGS, type DemoSettings, type DemoSize } from '../demo/settings';
+import { makeSplits } from '../demo/world';
+import { DownloadError } from '../errors';
+import type { Method } from '../pipeline/targets';
+import type { App } from './app';
+import { preview } from './data-step';
+import { $, el, input, radioValue, replace, setRadio } from './dom';
+
+/** The demo model's folder, relative to the page. */
+export const DEMO_MODEL_URL = 'demo/model/';
+
+const SIZES: { size: DemoSize; time: string }[] = [
+  // Measured on the CI machine's SwiftShader (2 CPU cores); a real GPU is much faster.
+  { size: 'quick', time: 'about 3 minutes on a software GPU' },
+  { size: 'full', time: 'about 7 minutes on a software GPU' },
+];
+
+const DEMO_METHODS: Method[] = ['pipeline', 'sft-all', 'distill-all'];
+
+const HINT = 'the demo model lives in public/demo/model/ of the repository and is served at demo/model/ next to this page; a build (npm run build) copies it into dist/';
+
+/** config.json of the demo model, checked before the loader asks for the rest: a missing file gets a
+ *  message that names it. A single-page dev server answers a missing file with index.html and status
+ *  200, so only JSON counts as found. */
+async function checkDemoModel(baseUrl: string): Promise<void> {
+  const url = `${baseUrl}/config.json`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new DownloadError(`the demo model's config.json could not be fetched from ${url}: ${e instanceof Error ? e.message : String(e)}`, HINT);
+  }
+  if (!res.ok) throw new DownloadError(`the demo model's config.json could not be fetched from ${url}: HTTP ${res.status}`, HINT);
+  try {
+    JSON.parse(await res.text());
+  } catch {
+    throw new DownloadError(`the demo model's config.json is not at ${url}: the server answered with something that is not JSON (${res.headers.get('content-type') ?? 'no content type'})`, HINT);
+  }
+}
+
+/** Steps 3–5 as the demo runs them, so that the page shows the settings the run uses (and "Start
+ *  again" repeats it). The CLI's `entrotune demo` passes the same DEMO_SETTINGS to the pipeline. */
+function fillDemoForms(d: DemoSettings): void {
+  ($('prompt-labels') as HTMLSelectElement).value = DEMO_PROMPT.labels;
+  ($('prompt-system') as HTMLTextAreaElement).value = DEMO_PROMPT.system;
+  input('split-low').value = '0.25';
+  input('split-high').value = '0.75';
+  setRadio('teacher-kind', 'demo');
+  for (const c of document.querySelectorAll<HTMLInputElement>('input[name="method"]')) c.checked = DEMO_METHODS.includes(c.value as Method);
+  const t = d.trainConfig;
+  const set = (id: string, v: number | undefined) => {
+    if (v !== undefined) input(id).value = String(v);
+  };
+  set('hp-r', t.r);
+  set('hp-alpha', t.alpha);
+  set('hp-lr', t.lr);
+  set('hp-dropout', t.dropout ?? 0);
+  if (t.schedule) ($('hp-schedule') as HTMLSelectElement).value = t.schedule;
+  set('hp-warmup', t.warmupSteps ?? 0);
+  set('hp-epochs', d.loop.epochs);
+  set('hp-batch', d.loop.batchSize);
+  set('hp-accum', 1);
+  ($('hp-order') as HTMLSelectElement).value = 'mix';
+  set('hp-eval-tokens', d.eval.maxNewTokens);
+  set('hp-seed', 0);
+}
+
+async function startDemo(app: App, size: DemoSize): Promise<void> {
+  if (app.busy) return app.status('Wait for the current work to finish (or pause it) before starting the offline demo.', 'error');
+  const d = DEMO_SETTINGS[size];
+  const baseUrl = new URL(DEMO_MODEL_URL, location.href).href.replace(/\/+$/, '');
+  app.status(`Offline demo (${size}): loading the demo model from ${baseUrl}/…`);
+  try {
+    await checkDemoModel(baseUrl);
+  } catch (e) {
+    return app.error('Offline demo', e);
+  }
+  // f32 weights: the model is tiny, and quantising it would only cost accuracy.
+  if (!(await app.loadRunModel({ name: DEMO_MODEL_NAME, source: { kind: 'url', baseUrl }, quant: 'none' }))) return;
+
+  const { train, test } = makeSplits({ seed: 0, train: d.train, test: d.test, mix: d.mix });
+  const questions = [...train, ...test];
+  app.setData({
+    name: `offline demo: synthetic sums (${size})`, questions, invalid: [],
+    split: { train, test }, extra: { loop: { pack: d.loop.pack }, eval: { ...d.eval } },
+  });
+  preview(questions, []);
+  fillDemoForms(d);
+  location.hash = '#step-score'; // where the run's progress shows first
+  await app.start();
+}
+
+export function initOfflineDemo(app: App): void {
+  replace($('offline-demo-sizes'), ...SIZES.map(({ size, time }, i) => {
+    const d = DEMO_SETTINGS[size];
+    return el('label', {}, el('input', { type: 'radio', name: 'demo-size', value: size, checked: i === 0 }), ` ${size}: ${d.train} training + ${d.test} held-out questions, ${time}`);
+  }));
+  $('offline-demo-start').addEventListener('click', () => void startDemo(app, (radioValue('demo-size') || 'quick') as DemoSize));
+  $('offline-demo').hidden = false;
+}
