@@ -567,8 +567,8 @@ export class LocalEngine implements Engine {
       const report = await runPipelineStages(model, {
         train, test, teacher, storage: st, methods: s.methods, prompt: s.prompt, quantiles: s.quantiles, order: s.order,
         trainConfig: { ...s.train }, loop: { ...s.loop },
-        // A column or a program gives the same text every time: asking it again is pointless.
-        distill: { ...s.distill, retries: settings.teacher.kind === 'column' || settings.teacher.kind === 'demo' ? 0 : s.distill.retries }, eval: s.eval, scoreBatch: s.scoreBatch,
+        // A teacher that gives the same text every time (a column, the demo's program) is not asked again.
+        distill: { ...s.distill, retries: teacher.deterministic ? 0 : s.distill.retries }, eval: s.eval, scoreBatch: s.scoreBatch,
         modelName: s.model.name, seed: s.seed, signal: ctrl.signal,
         onEvent: (e) => {
           const phase = e.phase === 'teacher' ? 'teacher' : e.phase === 'train' ? `train ${e.method}` : e.phase === 'eval' ? `eval ${e.method}` : null;

@@ -68,7 +68,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const line = progressLine();
   const report = await runPipeline(model, {
     train, test, teacher: new ArithmeticTeacher(), storage: await nodeRunStorage(out), prompt: DEMO_PROMPT,
-    trainConfig: cfg.trainConfig, loop: cfg.loop, eval: cfg.eval, distill: { retries: 0 }, modelName: DEMO_MODEL_NAME, seed,
+    trainConfig: cfg.trainConfig, loop: cfg.loop, eval: cfg.eval, modelName: DEMO_MODEL_NAME, seed,
     onEvent: pipelineProgress(line),
   });
   console.log(formatPipelineReport(report));

@@ -104,8 +104,8 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
       pack: a.pack ? num(a.pack, 'pack', 0, int) : undefined, maxSteps: a['max-steps'] ? num(a['max-steps'], 'max-steps', 0, int) : undefined,
     },
     includePrompt: !!a['include-prompt'],
-    // A column gives the same text every time: asking it again is pointless.
-    distill: { retries: num(a.retries, 'retries', teacher.id.startsWith('column:') ? 0 : 2, (n) => Number.isInteger(n) && n >= 0), maxTokens: num(a['teacher-max-tokens'], 'teacher-max-tokens', 512, int) },
+    // Unset: distill()'s default (no retries for a teacher that gives the same text every time, like a column).
+    distill: { retries: a.retries === undefined ? undefined : num(a.retries, 'retries', 0, (n) => Number.isInteger(n) && n >= 0), maxTokens: num(a['teacher-max-tokens'], 'teacher-max-tokens', 512, int) },
     eval: { maxNewTokens: num(a['max-new-tokens'], 'max-new-tokens', 256, int), maxBatch: num(a['eval-batch'], 'eval-batch', 16, int) },
     modelName: a.model, seed,
     onEvent: pipelineProgress(line),

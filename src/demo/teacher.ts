@@ -28,6 +28,8 @@ export class ArithmeticTeacher implements Teacher {
   readonly id = 'demo:column-addition';
   /** Pure computation: no reason to limit parallel requests. */
   readonly concurrency = 64;
+  /** The same reply every time: distill() makes no retries for it. */
+  readonly deterministic = true;
 
   async generate(req: TeacherRequest, signal?: AbortSignal): Promise<TeacherReply> {
     if (signal?.aborted) throw new DOMException('teacher generation was stopped', 'AbortError');

@@ -2,8 +2,8 @@
 // MMLU-Pro's `cot_content` is read into it by src/data/dataset.ts). Nothing is generated and the gold
 // label is never consulted: MMLU-Pro's closing "The answer is (X)." becomes "The answer is [[X]]." so
 // distill() can read it; a rationale that names no answer is returned as it is (and distill() then
-// falls back to the direct answer). Every attempt gets the same reply, so run distill() with
-// `retries: 0` for this teacher.
+// falls back to the direct answer). Every attempt gets the same reply, so the teacher says it is
+// deterministic and distill() makes no retries for it by default.
 
 import type { Question } from '../data/dataset';
 import { LETTERS, type LabelStyle } from '../data/prompts';
@@ -26,6 +26,7 @@ export function columnTeacher(o: ColumnTeacherOptions = {}): Teacher {
     id: `column:${field}`,
     // Nothing is computed, so the pipeline may ask for every question at once.
     concurrency: 256,
+    deterministic: true,
     async generate(req: TeacherRequest): Promise<TeacherReply> {
       const text = closingAnswer(rationaleOf(req.question)?.trim() ?? '', style);
       // No tokenizer here: about four characters per token.

@@ -101,7 +101,7 @@ export function answerKey(teacher: string, messages: ChatMessage[], temperature:
 /** Chains of thought for `questions`, asking the teacher only for what the store does not hold yet. */
 export async function distill(questions: Question[], teacher: Teacher, store: RecordStore<TeacherAnswer>, o: DistillOptions = {}): Promise<CotTarget[]> {
   const style = o.style ?? 'letters';
-  const retries = o.retries ?? 2;
+  const retries = o.retries ?? (teacher.deterministic ? 0 : 2);
   const maxTokens = o.maxTokens ?? 512;
   const seed = o.seed ?? 0;
   const known = new Map((await store.load()).map((a) => [a.id, a]));

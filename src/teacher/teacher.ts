@@ -31,6 +31,9 @@ export interface Teacher {
   readonly id: string;
   /** How many requests the pipeline may have in flight at once. */
   readonly concurrency: number;
+  /** Every attempt gets the same reply (a dataset column, a program): distill() then makes no retries
+   *  unless it is told to. */
+  readonly deterministic?: boolean;
   generate(req: TeacherRequest, signal?: AbortSignal): Promise<TeacherReply>;
   /** Free what the teacher holds (the WebLLM teacher's GPU memory) before the student trains. */
   unload?(): Promise<void>;

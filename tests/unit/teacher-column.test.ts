@@ -78,4 +78,16 @@ describe('columnTeacher', () => {
     ]);
     expect(out[0].rationale).toBe("Let's think step by step. 1 + 2 = 3. The answer is [[C]].");
   });
+
+  it('is deterministic, so distill() asks it once per question unless told to retry', async () => {
+    const q: Question = { id: 'w', question: '1 + 2?', options: ['1', '2', '3', '4'], answer: 2, subject: 'math', rationale: 'It is 4. The answer is (D).' };
+    const t = columnTeacher();
+    expect(t.deterministic).toBe(true);
+    let calls = 0;
+    const counted = { ...t, generate: (req: Parameters<typeof t.generate>[0]) => { calls++; return t.generate(req); } };
+    expect((await distill([q], counted, memoryStore<TeacherAnswer>()))[0].outcome).toBe('fallback');
+    expect(calls).toBe(1);
+    await distill([q], counted, memoryStore<TeacherAnswer>(), { retries: 2 });
+    expect(calls).toBe(4);
+  });
 });
