@@ -8,11 +8,13 @@
 import { DEMO_PROMPT } from '../demo/formats';
 import { DEMO_MODEL_NAME, DEMO_SETTINGS, type DemoSettings, type DemoSize } from '../demo/settings';
 import { makeSplits } from '../demo/world';
+import type { RunModelSource } from '../engine';
 import { DownloadError } from '../errors';
 import type { Method } from '../pipeline/targets';
 import type { App } from './app';
 import { preview } from './data-step';
-import { $, el, input, radioValue, replace, setRadio } from './dom';
+import { $, el, num, radioValue, replace } from './dom';
+import { fillForms, settingsFromForm } from './settings';
 
 /** The demo model's folder, relative to the page. */
 export const DEMO_MODEL_URL = 'demo/model/';
@@ -47,30 +49,24 @@ async function checkDemoModel(baseUrl: string): Promise<void> {
 }
 
 /** Steps 3–5 as the demo runs them, so that the page shows the settings the run uses (and "Start
- *  again" repeats it). The CLI's `entrotune demo` passes the same DEMO_SETTINGS to the pipeline. */
-function fillDemoForms(d: DemoSettings): void {
-  ($('prompt-labels') as HTMLSelectElement).value = DEMO_PROMPT.labels;
-  ($('prompt-system') as HTMLTextAreaElement).value = DEMO_PROMPT.system;
-  input('split-low').value = '0.25';
-  input('split-high').value = '0.75';
-  setRadio('teacher-kind', 'demo');
-  for (const c of document.querySelectorAll<HTMLInputElement>('input[name="method"]')) c.checked = DEMO_METHODS.includes(c.value as Method);
+ *  again" repeats it). The CLI's `entrotune demo` passes the same DEMO_SETTINGS to the pipeline.
+ *  Settings the demo does not choose (teacher retries and length, checkpoints, the test fraction) keep
+ *  what the forms hold. */
+function fillDemoForms(d: DemoSettings, source: RunModelSource): void {
+  const now = settingsFromForm('', { name: DEMO_MODEL_NAME, source }, { name: '', testFraction: num('data-test-fraction', 0.2), invalid: 0 });
   const t = d.trainConfig;
-  const set = (id: string, v: number | undefined) => {
-    if (v !== undefined) input(id).value = String(v);
-  };
-  set('hp-r', t.r);
-  set('hp-alpha', t.alpha);
-  set('hp-lr', t.lr);
-  set('hp-dropout', t.dropout ?? 0);
-  if (t.schedule) ($('hp-schedule') as HTMLSelectElement).value = t.schedule;
-  set('hp-warmup', t.warmupSteps ?? 0);
-  set('hp-epochs', d.loop.epochs);
-  set('hp-batch', d.loop.batchSize);
-  set('hp-accum', 1);
-  ($('hp-order') as HTMLSelectElement).value = 'mix';
-  set('hp-eval-tokens', d.eval.maxNewTokens);
-  set('hp-seed', 0);
+  fillForms({
+    ...now,
+    prompt: DEMO_PROMPT,
+    quantiles: [0.25, 0.75],
+    teacher: { kind: 'demo' },
+    methods: DEMO_METHODS,
+    order: 'mix',
+    train: { r: t.r ?? now.train.r, alpha: t.alpha ?? now.train.alpha, lr: t.lr ?? now.train.lr, dropout: t.dropout ?? 0, schedule: t.schedule ?? now.train.schedule, warmupSteps: t.warmupSteps ?? 0 },
+    loop: { ...now.loop, epochs: d.loop.epochs, batchSize: d.loop.batchSize, accumulation: 1 },
+    eval: { ...now.eval, maxNewTokens: d.eval.maxNewTokens },
+    seed: 0,
+  });
 }
 
 async function startDemo(app: App, size: DemoSize): Promise<void> {
@@ -84,7 +80,8 @@ async function startDemo(app: App, size: DemoSize): Promise<void> {
     return app.error('Offline demo', e);
   }
   // f32 weights: the model is tiny, and quantising it would only cost accuracy.
-  if (!(await app.loadRunModel({ name: DEMO_MODEL_NAME, source: { kind: 'url', baseUrl }, quant: 'none' }))) return;
+  const source: RunModelSource = { kind: 'url', baseUrl };
+  if (!(await app.loadRunModel({ name: DEMO_MODEL_NAME, source, quant: 'none' }))) return;
 
   const { train, test } = makeSplits({ seed: 0, train: d.train, test: d.test, mix: d.mix });
   const questions = [...train, ...test];
@@ -93,7 +90,7 @@ async function startDemo(app: App, size: DemoSize): Promise<void> {
     split: { train, test }, extra: { loop: { pack: d.loop.pack }, eval: { ...d.eval } },
   });
   preview(questions, []);
-  fillDemoForms(d);
+  fillDemoForms(d, source);
   location.hash = '#step-score'; // where the run's progress shows first
   await app.start();
 }
