@@ -2,6 +2,10 @@
 //   score → split → teacher (only for the questions some method sends to CoT) → targets →
 //   train each method from the same base with the same settings → evaluate on held-out questions →
 //   report.
+// Each method trains a LoRA adapter over the frozen base, or (mode 'full', small unquantised models)
+// every weight of the base in place: then the base is copied on the GPU first and written back before
+// each method and at the end, and a method's output is a whole model folder. With a token budget
+// (`trainTokens`) every method takes the same number of steps of the same packed-row batches.
 // Every stage keeps what it makes in the run's storage as it goes (scores, teacher replies,
 // checkpoints, evaluation records), so a run that is killed or reloaded starts again where it was
 // and never pays twice for a teacher call.
@@ -15,8 +19,9 @@ import { analyzeScores, BUCKETS, type Bucket, type ScoreReport } from '../score/
 import { scoreDataset, type ScoreRecord } from '../score/score';
 import { distill, type CotTarget, type TeacherAnswer } from '../teacher/cot';
 import type { Teacher } from '../teacher/teacher';
-import { saveAdapterFiles, trainLoop, type TrainLoopOptions } from '../train/loop';
-import { Trainer, type TrainConfig } from '../train/trainer';
+import { loopSteps, packExamples, runTrainLoop, saveAdapterFiles, type TrainExample, type TrainLoopOptions, type TrainTokens } from '../train/loop';
+import { baseParams, Trainer, type TrainConfig } from '../train/trainer';
+import { RunClock, type RunEta } from './clock';
 import { evaluate, type EvalRecord } from './eval';
 import { accuracyOf, bucketAccuracy, formatPipelineReport, type MethodResult, type PipelineReport } from './report';
 import type { RunStorage } from './storage';
@@ -36,9 +41,17 @@ export interface PipelineOptions {
   thresholds?: [number, number];
   /** The pipeline's order: 'mix' (default: one shuffled set) or 'two-phase' (direct targets, then CoT targets, as the paper). */
   order?: 'mix' | 'two-phase';
-  /** LoRA settings (mode 'full' is refused: every method must start from the same base). */
+  /** Training settings of every method: LoRA (default), or mode 'full' for a small unquantised base
+   *  (every weight trained; the base is restored from a GPU copy before each method and at the end). */
   trainConfig?: Partial<TrainConfig>;
   loop?: Pick<TrainLoopOptions, 'epochs' | 'batchSize' | 'accumulation' | 'maxSteps' | 'pack' | 'checkpointEvery'>;
+  /**
+   * Training budget per method in tokens (prompt + target, in packed rows of `loop.pack` tokens,
+   * default 512): every method takes ceil(trainTokens / (batchSize · accumulation · pack)) steps of
+   * full batches, cycling its data (reshuffled each epoch) or stopping before its end. Replaces
+   * `loop.epochs` and `loop.maxSteps`.
+   */
+  trainTokens?: number;
   includePrompt?: boolean;
   distill?: { retries?: number; retryTemperature?: number; maxTokens?: number };
   eval?: { maxNewTokens?: number; maxBatch?: number };
@@ -54,12 +67,34 @@ export type PipelineEvent =
   | { phase: 'score'; done: number; total: number }
   | { phase: 'split'; report: ScoreReport }
   | { phase: 'teacher'; done: number; total: number; calls: number; cached: number; kept: number; retried: number; fallback: number }
-  | { phase: 'train'; method: Method; step: number; totalSteps: number; loss: number; tokensPerSecond: number; eta: number; gpuBytes: number }
-  | { phase: 'eval'; method: Method | 'base'; done: number; total: number; correct: number }
+  /** tokensPerSecond counts trained (target) tokens, processedTokensPerSecond every token of the rows;
+   *  eta is this method's training, etaRun the rest of the run (every method's training and evaluation). */
+  | { phase: 'train'; method: Method; step: number; totalSteps: number; loss: number; tokensPerSecond: number; processedTokensPerSecond: number; eta: number; etaRun: RunEta; gpuBytes: number }
+  | { phase: 'eval'; method: Method | 'base'; done: number; total: number; correct: number; etaRun?: RunEta }
   | { phase: 'method-done'; result: MethodResult }
   | { phase: 'log'; text: string };
 
 const DEFAULT_METHODS: Method[] = ['pipeline', 'sft-all', 'distill-all'];
+
+/** Tokens per packed row under a token budget when `loop.pack` is not given. */
+export const BUDGET_PACK = 512;
+
+/** A token budget as steps: the same for every method. */
+export interface TrainBudget {
+  /** Tokens per method asked for (prompt + target). */
+  trainTokens: number;
+  /** Packed rows per optimizer step (batch size × accumulation) and tokens per row (at most). */
+  rowsPerStep: number;
+  pack: number;
+  steps: number;
+}
+
+export function trainBudget(trainTokens: number, loop: PipelineOptions['loop'] = {}): TrainBudget {
+  if (!(Number.isInteger(trainTokens) && trainTokens > 0)) throw new EntrotuneError(`the token budget must be a positive whole number, got ${trainTokens}`);
+  const rowsPerStep = Math.max(1, loop.batchSize ?? 4) * Math.max(1, loop.accumulation ?? 1);
+  const pack = loop.pack ?? BUDGET_PACK;
+  return { trainTokens, rowsPerStep, pack, steps: Math.ceil(trainTokens / (rowsPerStep * pack)) };
+}
 
 /** Buckets of `records` with the cut points found on the training questions (invalid answers count as hard). */
 function bucketsWith(records: ScoreRecord[], hmax: number, bounds: [number, number]): Map<string, Bucket> {
@@ -74,7 +109,6 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
   const tok = model.tokenizer;
   if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'the pipeline needs the tokenizer and chat template');
   if (model.lora) throw new EntrotuneError('the model carries an adapter already', 'load the base model without an adapter: every method starts from the same base');
-  if (o.trainConfig?.mode === 'full') throw new EntrotuneError('the pipeline trains LoRA adapters', 'full fine-tuning changes the base in place; use mode "lora"');
   if (!o.train.length || !o.test.length) throw new EntrotuneError(`the pipeline needs training and held-out questions (got ${o.train.length} and ${o.test.length})`, 'give a larger dataset or a different test fraction');
   const clash = new Set(o.train.map((q) => q.id));
   const shared = o.test.find((q) => clash.has(q.id));
@@ -84,6 +118,9 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
   const seed = o.seed ?? 0;
   const emit = (e: PipelineEvent) => o.onEvent?.(e);
   const st = o.storage;
+  const full = o.trainConfig?.mode === 'full';
+  if (full) baseParams(model); // refuses a quantised base before any work is done
+  const budget = o.trainTokens === undefined ? null : trainBudget(o.trainTokens, o.loop);
 
   // 1. Score every question (train and held-out) with the base model.
   const all = [...o.train, ...o.test];
@@ -126,46 +163,70 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
   await o.teacher.unload?.(); // the student needs the GPU memory now
   const cots = new Map(cotList.map((c) => [c.question, c]));
 
-  // 4–6. Per method: targets → train from the base → evaluate → free the adapter.
-  const results: MethodResult[] = [];
-  for (const method of methods) {
+  // 4–6. Per method: targets → train from the base → evaluate → back to the base.
+  const plans = methods.map((method) => {
     const routed = routeExamples(method, o.train, trainBuckets, cots, tok, prompt, o.includePrompt);
-    await st.write(`${method}.train.jsonl`, toTrlJsonl(routed));
-    const tTrain = performance.now();
-    const losses = await trainMethod(model, method, routed, o, (e) => emit(e));
-    const trainSeconds = (performance.now() - tTrain) / 1000;
-    const tEval = performance.now();
-    const records = await evaluate(model, o.test, {
-      prompt, maxNewTokens: o.eval?.maxNewTokens, maxBatch: o.eval?.maxBatch, signal: o.signal,
-      store: await st.records<EvalRecord>(`${method}.eval.jsonl`),
-      onProgress: (p) => emit({ phase: 'eval', method, ...p }),
-    });
-    const cotUsed = routed.filter((r) => wantsCot(method, r.bucket)).map((r) => cots.get(r.question.id)!);
-    const result: MethodResult = {
-      method,
-      targets: { direct: routed.filter((r) => r.target === 'direct').length, cot: routed.filter((r) => r.target === 'cot').length, fallback: routed.filter((r) => r.target === 'fallback').length },
-      targetTokens: routed.reduce((s, r) => s + r.targetTokens, 0),
-      teacher: {
-        questions: cotUsed.length,
-        calls: cotUsed.reduce((s, c) => s + c.attempts, 0),
-        completionTokens: cotUsed.reduce((s, c) => s + c.completionTokens, 0),
-        kept: cotUsed.filter((c) => c.outcome === 'kept').length,
-        retried: cotUsed.filter((c) => c.outcome === 'retried').length,
-        fallback: cotUsed.filter((c) => c.outcome === 'fallback').length,
-      },
-      steps: losses.length,
-      loss: { first: losses[0] ?? NaN, last: losses.at(-1) ?? NaN },
-      trainSeconds,
-      accuracy: accuracyOf(records),
-      buckets: bucketAccuracy(records, testBuckets),
-      reasoned: records.filter((r) => r.reasoned).length / records.length,
-      answerTokens: records.reduce((s, r) => s + r.tokens, 0) / records.length,
-      evalSeconds: (performance.now() - tEval) / 1000,
-      adapter: method,
-    };
-    results.push(result);
-    emit({ phase: 'method-done', result });
-    model.setAdapter(null); // the next method starts from the same base
+    return { method, routed, phases: phasesOf(method, routed, o, budget) };
+  });
+  const clock = new RunClock(plans.map((p) => p.phases.reduce((s, ph) => s + ph.steps, 0)), o.test.length);
+  const results: MethodResult[] = [];
+  // Full fine-tuning changes the base in place: a GPU copy of it is written back before every method
+  // and at the end (also when the run stops), so each method and whatever runs next start from it.
+  const base = full ? snapshotWeights(model) : null;
+  try {
+    for (const [k, { method, routed, phases }] of plans.entries()) {
+      base?.restore();
+      await st.write(`${method}.train.jsonl`, toTrlJsonl(routed));
+      const tTrain = performance.now();
+      clock.start();
+      const trained = await trainMethod(model, method, phases, o, (e) => {
+        clock.step();
+        emit({ ...e, etaRun: clock.left(k, { step: e.step }) });
+      }, (text) => emit({ phase: 'log', text }));
+      const trainSeconds = (performance.now() - tTrain) / 1000;
+      const tEval = performance.now();
+      clock.start();
+      const records = await evaluate(model, o.test, {
+        prompt, maxNewTokens: o.eval?.maxNewTokens, maxBatch: o.eval?.maxBatch, signal: o.signal,
+        store: await st.records<EvalRecord>(`${method}.eval.jsonl`),
+        onProgress: (p) => {
+          clock.evaluated(p.done);
+          emit({ phase: 'eval', method, ...p, etaRun: clock.left(k, { done: p.done }) });
+        },
+      });
+      const cotUsed = routed.filter((r) => wantsCot(method, r.bucket)).map((r) => cots.get(r.question.id)!);
+      const result: MethodResult = {
+        method,
+        targets: { direct: routed.filter((r) => r.target === 'direct').length, cot: routed.filter((r) => r.target === 'cot').length, fallback: routed.filter((r) => r.target === 'fallback').length },
+        targetTokens: routed.reduce((s, r) => s + r.targetTokens, 0),
+        teacher: {
+          questions: cotUsed.length,
+          calls: cotUsed.reduce((s, c) => s + c.attempts, 0),
+          completionTokens: cotUsed.reduce((s, c) => s + c.completionTokens, 0),
+          kept: cotUsed.filter((c) => c.outcome === 'kept').length,
+          retried: cotUsed.filter((c) => c.outcome === 'retried').length,
+          fallback: cotUsed.filter((c) => c.outcome === 'fallback').length,
+        },
+        steps: trained.losses.length,
+        loss: { first: trained.losses[0] ?? NaN, last: trained.losses.at(-1) ?? NaN },
+        trainTokens: trained.tokens,
+        epochs: trained.epochs,
+        trainSeconds,
+        accuracy: accuracyOf(records),
+        buckets: bucketAccuracy(records, testBuckets),
+        reasoned: records.filter((r) => r.reasoned).length / records.length,
+        answerTokens: records.reduce((s, r) => s + r.tokens, 0) / records.length,
+        evalSeconds: (performance.now() - tEval) / 1000,
+        adapter: method,
+        weights: full ? 'model' : 'adapter',
+      };
+      results.push(result);
+      emit({ phase: 'method-done', result });
+      model.setAdapter(null); // (LoRA) the next method starts from the same base
+    }
+  } finally {
+    base?.restore();
+    base?.dispose();
   }
 
   const byName = new Map(results.map((r) => [r.method, r]));
@@ -175,8 +236,9 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
     model: o.modelName ?? model.name,
     teacher: o.teacher.id,
     created: new Date().toISOString(),
-    settings: { methods, order: o.order ?? 'mix', prompt: prompt.labels, quantiles: o.quantiles ?? (o.thresholds ? null : [0.25, 0.75]), thresholds: o.thresholds ?? null, train: o.trainConfig ?? {}, loop: o.loop ?? {}, includePrompt: !!o.includePrompt, distill: o.distill ?? {}, eval: o.eval ?? {}, seed },
+    settings: { methods, order: o.order ?? 'mix', prompt: prompt.labels, quantiles: o.quantiles ?? (o.thresholds ? null : [0.25, 0.75]), thresholds: o.thresholds ?? null, train: o.trainConfig ?? {}, loop: o.loop ?? {}, trainTokens: o.trainTokens ?? null, includePrompt: !!o.includePrompt, distill: o.distill ?? {}, eval: o.eval ?? {}, seed },
     data: { train: o.train.length, test: o.test.length, invalid: 0 },
+    budget,
     scoring: { auc: split.auc, aucTest: testAuc, hmax: split.hmax, bounds: split.bounds, train: count(trainBuckets), test: count(testBuckets) },
     base: { accuracy: accuracyOf(baseRecords), buckets: bucketAccuracy(baseRecords, testBuckets) },
     methods: results,
@@ -189,28 +251,80 @@ export async function runPipeline(model: Model, o: PipelineOptions): Promise<Pip
   return report;
 }
 
-/** Train one method's adapter from the base; its checkpoints and adapter go to the folder named after it. */
-async function trainMethod(model: Model, method: Method, routed: RoutedExample[], o: PipelineOptions, emit: (e: PipelineEvent) => void): Promise<number[]> {
-  const trainer = await Trainer.create(model, { ...o.trainConfig, seed: o.seed ?? 0 });
-  const loop = (phase: string): TrainLoopOptions => ({
-    epochs: 1, batchSize: 4, ...o.loop, resume: true, signal: o.signal, baseModel: o.modelName ?? model.name,
-    onLog: (text) => emit({ phase: 'log', text: `${method}${phase}: ${text}` }),
-    onProgress: (p) => emit({ phase: 'train', method, step: p.step, totalSteps: p.totalSteps, loss: p.loss, tokensPerSecond: p.tokensPerSecond, eta: p.eta, gpuBytes: p.gpuBytes }),
+/** One training loop of a method: its rows, its steps and where its checkpoints go. */
+interface Phase {
+  label: string;
+  folder: string;
+  /** Packed rows when `pack` is set (packed here, once), else one example per row. */
+  rows: TrainExample[];
+  steps: number;
+}
+
+/** A method's training loops: one, or (the pipeline in the paper's order) direct targets then CoT
+ *  targets, each with its own schedule and, under a budget, a share of the steps by rows. */
+function phasesOf(method: Method, routed: RoutedExample[], o: PipelineOptions, budget: TrainBudget | null): Phase[] {
+  const pack = budget?.pack ?? o.loop?.pack;
+  const rowsOf = (rs: RoutedExample[]) => (pack ? packExamples(rs.map((r) => r.example), pack) : rs.map((r) => r.example));
+  const parts = method === 'pipeline' && o.order === 'two-phase'
+    ? [{ label: ' (phase 1)', folder: `${method}/phase1`, rows: rowsOf(routed.filter((r) => r.target !== 'cot')) }, { label: ' (phase 2)', folder: `${method}/phase2`, rows: rowsOf(routed.filter((r) => r.target === 'cot')) }].filter((p) => p.rows.length)
+    : [{ label: '', folder: method, rows: rowsOf(routed) }];
+  if (!budget) return parts.map((p) => ({ ...p, steps: loopSteps(p.rows.length, { batchSize: 4, ...o.loop }) }));
+  // The budget's steps shared by rows (each phase at least one step).
+  const total = parts.reduce((s, p) => s + p.rows.length, 0);
+  let left = Math.max(budget.steps, parts.length);
+  return parts.map((p, i) => {
+    const steps = i === parts.length - 1 ? left : Math.min(left - (parts.length - 1 - i), Math.max(1, Math.round((budget.steps * p.rows.length) / total)));
+    left -= steps;
+    return { ...p, steps };
   });
+}
+
+/** Train one method from the base (a LoRA adapter, or every weight): its checkpoints and output go to the folder named after it. */
+async function trainMethod(model: Model, method: Method, phases: Phase[], o: PipelineOptions, onStep: (e: Omit<Extract<PipelineEvent, { phase: 'train' }>, 'etaRun'>) => void, log: (text: string) => void): Promise<{ losses: number[]; tokens: TrainTokens; epochs: number }> {
+  const trainer = await Trainer.create(model, { ...o.trainConfig, seed: o.seed ?? 0 });
+  const fixed = o.trainTokens !== undefined;
   try {
-    if (method === 'pipeline' && o.order === 'two-phase') {
-      // The paper's order: direct answers first, then the chains of thought, each with its own schedule.
-      const first = routed.filter((r) => r.target !== 'cot').map((r) => r.example);
-      const second = routed.filter((r) => r.target === 'cot').map((r) => r.example);
-      const l1 = first.length ? await trainLoop(trainer, first, { ...loop(' (phase 1)'), sink: await o.storage.sink(`${method}/phase1`) }) : [];
-      trainer.step = 0;
-      const l2 = second.length ? await trainLoop(trainer, second, { ...loop(' (phase 2)'), sink: await o.storage.sink(`${method}/phase2`) }) : [];
-      const out = await o.storage.sink(method);
-      await saveAdapterFiles(trainer, out, o.modelName ?? model.name);
-      return [...l1, ...l2];
+    const losses: number[] = [];
+    const tokens = { processed: 0, trained: 0 };
+    let drawn = 0;
+    for (const [i, ph] of phases.entries()) {
+      if (i > 0) trainer.step = 0; // a new schedule
+      const r = await runTrainLoop(trainer, ph.rows, {
+        epochs: 1, batchSize: 4, ...o.loop, pack: undefined, ...(fixed ? { steps: ph.steps } : {}),
+        resume: true, signal: o.signal, baseModel: o.modelName ?? model.name, sink: await o.storage.sink(ph.folder),
+        onLog: (text) => log(`${method}${ph.label}: ${text}`),
+        onProgress: (p) => onStep({ phase: 'train', method, step: p.step, totalSteps: p.totalSteps, loss: p.loss, tokensPerSecond: p.tokensPerSecond, processedTokensPerSecond: p.processedTokensPerSecond, eta: p.eta, gpuBytes: p.gpuBytes }),
+      });
+      losses.push(...r.losses);
+      tokens.processed += r.tokens.processed;
+      tokens.trained += r.tokens.trained;
+      drawn += r.epochs * ph.rows.length;
     }
-    return await trainLoop(trainer, routed.map((r) => r.example), { ...loop(''), sink: await o.storage.sink(method) });
+    if (phases.length > 1 || phases[0].folder !== method) await saveAdapterFiles(trainer, await o.storage.sink(method), o.modelName ?? model.name);
+    return { losses, tokens, epochs: drawn / phases.reduce((s, ph) => s + ph.rows.length, 0) };
   } finally {
     trainer.dispose();
   }
+}
+
+/** A GPU-side copy of the base's weights (full fine-tuning trains them in place). */
+function snapshotWeights(model: Model): { restore(): void; dispose(): void } {
+  const gpu = model.gpu;
+  const COPY = 0x0004 /* COPY_SRC */ | 0x0008 /* COPY_DST */;
+  const copies = baseParams(model).map(({ name, t }) => ({ t, copy: gpu.createBuffer(`base copy of ${name}`, t.bytes, COPY, 'base') }));
+  const copy = (toCopy: boolean) => {
+    const enc = gpu.device.createCommandEncoder({ label: toCopy ? 'snapshot the base' : 'restore the base' });
+    for (const { t, copy: c } of copies) {
+      if (toCopy) enc.copyBufferToBuffer(t.buffer, t.offset, c, 0, t.bytes);
+      else enc.copyBufferToBuffer(c, 0, t.buffer, t.offset, t.bytes);
+    }
+    gpu.device.queue.submit([enc.finish()]);
+  };
+  copy(true);
+  return {
+    restore: () => copy(false),
+    dispose: () => {
+      for (const { copy: c } of copies) gpu.destroyBuffer(c);
+    },
+  };
 }

@@ -4,6 +4,7 @@
 import { accuracyInterval } from '../score/analysis';
 import { BUCKETS, type Bucket } from '../score/report';
 import type { EvalRecord } from './eval';
+import type { TrainBudget } from './pipeline';
 import type { Method } from './targets';
 
 export interface Accuracy {
@@ -31,6 +32,11 @@ export interface MethodResult {
   teacher: { questions: number; calls: number; completionTokens: number; kept: number; retried: number; fallback: number };
   steps: number;
   loss: { first: number; last: number };
+  /** Tokens the training steps processed (prompt + target, padding not counted) and trained (with a target).
+   *  (Absent in reports from before it was counted.) */
+  trainTokens?: { processed: number; trained: number };
+  /** Passes over the method's training rows (more than 1 when a token budget cycles them). */
+  epochs?: number;
   trainSeconds: number;
   accuracy: Accuracy;
   buckets: Record<Bucket, Accuracy>;
@@ -39,8 +45,9 @@ export interface MethodResult {
   /** Mean tokens generated per test answer. */
   answerTokens: number;
   evalSeconds: number;
-  /** Where the adapter is, relative to the run. */
+  /** Where the trained weights are, relative to the run: a PEFT adapter, or (full fine-tuning) a model folder. */
   adapter: string;
+  weights?: 'adapter' | 'model';
 }
 
 export interface PipelineReport {
@@ -50,6 +57,8 @@ export interface PipelineReport {
   created: string;
   settings: Record<string, unknown>;
   data: { train: number; test: number; invalid: number };
+  /** The token budget every method trained with (null: epochs decided each method's steps). */
+  budget?: TrainBudget | null;
   scoring: {
     /** ROC AUC of confidence (1 − H/Hmax) for a correct base answer, on the training questions. */
     auc: { auc: number; low: number; high: number } | null;
@@ -74,6 +83,11 @@ export function bucketAccuracy(records: EvalRecord[] | { id: string; correct: bo
   return out;
 }
 
+/** "training budget: 50000 tokens per method …": what every method was given. */
+export function budgetLine(b: TrainBudget): string {
+  return `training budget: ${b.trainTokens} tokens per method (prompt + target) → ${b.steps} steps of ${b.rowsPerStep} packed rows of up to ${b.pack} tokens, the same for every method`;
+}
+
 const pct = (a: Accuracy) => (a.n ? `${(100 * a.p).toFixed(1)}%` : '–');
 const ci = (a: Accuracy) => (a.n ? `${(100 * a.p).toFixed(1)}% [${(100 * a.low).toFixed(1)}, ${(100 * a.high).toFixed(1)}]` : '–');
 
@@ -86,11 +100,12 @@ export function formatPipelineReport(r: PipelineReport): string {
     `entropy ROC AUC (train) ${auc(r.scoring.auc)}; held-out ${auc(r.scoring.aucTest)}`,
     `buckets (train) easy ${r.scoring.train.easy}, medium ${r.scoring.train.medium}, hard ${r.scoring.train.hard}; held-out easy ${r.scoring.test.easy}, medium ${r.scoring.test.medium}, hard ${r.scoring.test.hard}`,
     '',
-    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | CoT targets | target tokens | teacher calls | teacher tokens | steps | loss | train s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| base (before training) | ${ci(r.base.accuracy)} | ${pct(r.base.buckets.easy)} | ${pct(r.base.buckets.medium)} | ${pct(r.base.buckets.hard)} | – | – | – | – | – | – | – | – |`,
+    ...(r.budget ? [budgetLine(r.budget), ''] : []),
+    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | CoT targets | target tokens | teacher calls | teacher tokens | steps | tokens trained on: processed (target) | epochs | loss | train s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| base (before training) | ${ci(r.base.accuracy)} | ${pct(r.base.buckets.easy)} | ${pct(r.base.buckets.medium)} | ${pct(r.base.buckets.hard)} | – | – | – | – | – | – | – | – | – | – |`,
     ...r.methods.map((m) =>
-      `| ${m.method} | ${ci(m.accuracy)} | ${pct(m.buckets.easy)} | ${pct(m.buckets.medium)} | ${pct(m.buckets.hard)} | ${(100 * m.reasoned).toFixed(0)}% | ${m.targets.cot}${m.targets.fallback ? ` (+${m.targets.fallback} fallback)` : ''} | ${m.targetTokens} | ${m.teacher.calls} | ${m.teacher.completionTokens} | ${m.steps} | ${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)} | ${m.trainSeconds.toFixed(0)} |`),
+      `| ${m.method} | ${ci(m.accuracy)} | ${pct(m.buckets.easy)} | ${pct(m.buckets.medium)} | ${pct(m.buckets.hard)} | ${(100 * m.reasoned).toFixed(0)}% | ${m.targets.cot}${m.targets.fallback ? ` (+${m.targets.fallback} fallback)` : ''} | ${m.targetTokens} | ${m.teacher.calls} | ${m.teacher.completionTokens} | ${m.steps} | ${m.trainTokens ? `${m.trainTokens.processed} (${m.trainTokens.trained})` : '–'} | ${m.epochs?.toFixed(1) ?? '–'} | ${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)} | ${m.trainSeconds.toFixed(0)} |`),
     '',
   ];
   if (r.tokenSaving !== null) lines.push(`target-token saving of the pipeline against distill-all: ${(100 * r.tokenSaving).toFixed(1)}%`);

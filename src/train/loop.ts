@@ -49,7 +49,10 @@ export interface TrainProgress {
   lr: number;
   gradNorm: number;
   skipped: boolean;
+  /** Trained tokens (positions with a target) per second of this session. */
   tokensPerSecond: number;
+  /** Processed tokens (every token of the rows: prompt + target) per second of this session. */
+  processedTokensPerSecond: number;
   gpuBytes: number;
   /** Seconds left at the current speed. */
   eta: number;
@@ -65,6 +68,12 @@ export interface TrainLoopOptions {
   pack?: number;
   /** Stop after this many optimizer steps (default: all epochs). */
   maxSteps?: number;
+  /**
+   * Exactly this many optimizer steps of full micro-batches (a token budget): rows are drawn across
+   * epoch ends, each epoch in a new shuffled order, so a small data set is cycled and a large one cut.
+   * Replaces `epochs` and `maxSteps`.
+   */
+  steps?: number;
   checkpointEvery?: number;
   /** Where checkpoints go; with `resume`, where the last one is read from. */
   sink?: FileSink;
@@ -87,6 +96,8 @@ interface State {
   dropoutTick?: number;
   /** The checkpoint slot (0 or 1) whose files this state belongs to. */
   slot?: number;
+  /** Tokens the steps so far processed (prompt + target) and trained (with a target). */
+  tokens?: TrainTokens;
   losses: number[];
   config: Record<string, unknown>;
 }
@@ -144,20 +155,45 @@ async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State |
   return state;
 }
 
+export interface TrainTokens {
+  processed: number;
+  trained: number;
+}
+
+export interface TrainLoopResult {
+  /** The loss of every optimizer step (including those before a resume). */
+  losses: number[];
+  /** Tokens of every step (including those before a resume). */
+  tokens: TrainTokens;
+  /** Passes over the rows (fractional: 2.5 = two epochs and half of a third). */
+  epochs: number;
+}
+
+/** Optimizer steps a loop over `rows` training rows (packed or not) takes with these options. */
+export function loopSteps(rows: number, o: Pick<TrainLoopOptions, 'batchSize' | 'accumulation' | 'epochs' | 'maxSteps' | 'steps'>): number {
+  if (o.steps !== undefined) return Math.max(1, o.steps);
+  const perStep = Math.max(1, o.batchSize ?? 4) * Math.max(1, o.accumulation ?? 1);
+  return Math.min(o.maxSteps ?? Infinity, Math.ceil(rows / perStep) * Math.max(1, o.epochs ?? 1));
+}
+
 /** Train on `examples`; returns the loss of every optimizer step (including those before a resume). */
 export async function trainLoop(trainer: Trainer, examples: TrainExample[], o: TrainLoopOptions = {}): Promise<number[]> {
+  return (await runTrainLoop(trainer, examples, o)).losses;
+}
+
+/** trainLoop with the tokens it processed and the passes it made over the data. */
+export async function runTrainLoop(trainer: Trainer, examples: TrainExample[], o: TrainLoopOptions = {}): Promise<TrainLoopResult> {
   if (!examples.length) throw new EntrotuneError('no training examples');
   if (o.pack) examples = packExamples(examples, o.pack);
   const batchSize = Math.max(1, o.batchSize ?? 4);
   const accumulation = Math.max(1, o.accumulation ?? 1);
   const epochs = Math.max(1, o.epochs ?? 1);
-  const perStep = batchSize * accumulation;
-  const stepsPerEpoch = Math.ceil(examples.length / perStep);
-  const totalSteps = Math.min(o.maxSteps ?? Infinity, stepsPerEpoch * epochs);
+  const fill = o.steps !== undefined;
+  const totalSteps = loopSteps(examples.length, o);
   trainer.config.totalSteps = totalSteps;
   const seed = trainer.config.seed;
   const baseModel = o.baseModel ?? trainer.model.name;
-  let state: State = { version: 1, step: 0, epoch: 0, offset: 0, seed, losses: [], config: { ...trainer.config, batchSize, accumulation, epochs } };
+  let state: State = { version: 1, step: 0, epoch: 0, offset: 0, seed, losses: [], tokens: { processed: 0, trained: 0 }, config: { ...trainer.config, batchSize, accumulation, epochs, steps: o.steps } };
   if (o.resume && o.sink) {
     const loaded = await loadCheckpoint(trainer, o.sink);
     if (loaded) {
@@ -166,41 +202,55 @@ export async function trainLoop(trainer: Trainer, examples: TrainExample[], o: T
       o.onLog?.(`resuming from step ${state.step} (epoch ${state.epoch}, example ${state.offset})`);
     }
   }
+  const totals = (state.tokens ??= { processed: 0, trained: 0 }); // (checkpoints from before the counts start at 0)
   const t0 = performance.now();
   const startStep = state.step;
-  let tokens = 0;
+  let trained = 0, processed = 0;
   let order = epochOrder(examples.length, seed, state.epoch);
+  const nextEpoch = () => {
+    state.epoch++;
+    state.offset = 0;
+    order = epochOrder(examples.length, seed, state.epoch);
+  };
   while (state.step < totalSteps) {
     if (o.signal?.aborted) {
       if (o.sink) await saveCheckpoint(trainer, o.sink, state, baseModel);
       throw new EntrotuneError(`training stopped at step ${state.step}${o.sink ? '; a checkpoint was saved' : ''}`, 'resume to continue');
     }
-    for (let k = 0; k < accumulation && state.offset < examples.length; k++) {
-      const picked = order.slice(state.offset, state.offset + batchSize).map((i) => examples[i]);
-      state.offset += picked.length;
+    let stepTokens = 0;
+    for (let k = 0; k < accumulation && (fill || state.offset < examples.length); k++) {
+      // An epoch's last micro-batch may be short, except with a fixed step count (`steps`): then it
+      // is filled from the next epoch's order.
+      const picked: TrainExample[] = [];
+      do {
+        if (state.offset >= examples.length) nextEpoch();
+        const ids = order.slice(state.offset, state.offset + batchSize - picked.length);
+        state.offset += ids.length;
+        picked.push(...ids.map((i) => examples[i]));
+      } while (fill && picked.length < batchSize);
       const batch: TrainBatch = { tokens: picked.map((e) => e.tokens), labels: picked.map((e) => e.labels) };
+      stepTokens += picked.reduce((s, e) => s + e.tokens.length, 0);
       await trainer.accumulate(batch);
     }
     const r = await trainer.optimizerStep();
     if (r.skipped) o.onLog?.(`step ${state.step + 1}: loss or gradient is not finite (loss ${r.loss}, norm ${r.gradNorm}); the step was skipped`);
     state.step++;
     state.losses.push(r.loss);
-    tokens += r.tokens;
-    if (state.offset >= examples.length) {
-      state.epoch++;
-      state.offset = 0;
-      order = epochOrder(examples.length, seed, state.epoch);
-    }
+    trained += r.tokens;
+    processed += stepTokens;
+    totals.trained += r.tokens;
+    totals.processed += stepTokens;
+    if (state.offset >= examples.length) nextEpoch();
     // The checkpoint before the progress event: a step shown as done is a step kept (a tab closed on
     // "step 3" resumes from step 3, not 2).
     if (o.sink && o.checkpointEvery && state.step % o.checkpointEvery === 0) await saveCheckpoint(trainer, o.sink, state, baseModel);
     const secs = (performance.now() - t0) / 1000;
     o.onProgress?.({
       step: state.step, totalSteps, epoch: state.epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, skipped: r.skipped,
-      tokensPerSecond: tokens / secs, gpuBytes: trainer.model.gpu.memory.current,
+      tokensPerSecond: trained / secs, processedTokensPerSecond: processed / secs, gpuBytes: trainer.model.gpu.memory.current,
       eta: (secs / Math.max(1, state.step - startStep)) * (totalSteps - state.step),
     });
   }
   if (o.sink) await saveCheckpoint(trainer, o.sink, state, baseModel);
-  return state.losses;
+  return { losses: state.losses, tokens: { ...totals }, epochs: state.epoch + state.offset / examples.length };
 }

@@ -121,7 +121,7 @@ function zerosList(gpu: Gpu, list: Named[], what: string, category: 'grads' | 'o
 }
 
 /** Every base weight of a model loaded without quantisation, by HF name (full fine-tuning). */
-function baseParams(model: Model): Named[] {
+export function baseParams(model: Model): { name: string; t: Tensor }[] {
   const { cfg, weights: w } = model;
   const one = (q: QWeight): Tensor => {
     if (q.bits !== 32 || q.chunks.length !== 1) throw new EntrotuneError(`full fine-tuning needs ${q.name} unquantised in one buffer`, 'load the model with quant: "none"; full fine-tuning is for small models');

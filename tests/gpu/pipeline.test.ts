@@ -7,6 +7,7 @@ import { parseDataset, splitTrainTest } from '../../src/data/dataset';
 import { loadModel } from '../../src/index';
 import { runPipeline } from '../../src/pipeline/pipeline';
 import { memoryRunStorage } from '../../src/pipeline/storage';
+import type { Model } from '../../src/model/model';
 import { LETTERS } from '../../src/data/prompts';
 import type { Teacher } from '../../src/teacher/teacher';
 import { getGpu } from './gpu';
@@ -78,6 +79,64 @@ describe('the pipeline', () => {
     const md = new TextDecoder().decode((await storage.read('report.md'))!);
     console.log(md);
     expect(md).toContain('| pipeline |');
+    model.dispose();
+  }, 600_000);
+
+  it('fine-tunes fully on a token budget: the same steps for every method, each from the base, the base back at the end, a stopped run resumed', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: join(__dirname, '../fixtures/tiny/llama') }, { quant: 'none' });
+    const { questions } = parseDataset(readFileSync(DATA, 'utf8'), 'arith-sample.jsonl');
+    const { train, test } = splitTrainTest(questions.slice(0, 10), { testFraction: 0.3, seed: 1 });
+    const probe = model.encodePrompt('What is 2 + 2?');
+    const logits = (m: Model) => m.logits([probe], [[0, probe.length - 1]]);
+    const before = await logits(model);
+    const same = async () => {
+      const now = await logits(model);
+      return Math.max(...now.map((x, i) => Math.abs(x - before[i])));
+    };
+    // 1280 tokens in steps of 2 rows of up to 128 tokens: 5 steps for each method, whatever its data.
+    const options = {
+      train, test, teacher: arithmeticTeacher(), methods: ['pipeline', 'sft-all'] as const, thresholds: [0.5, 0.9] as [number, number],
+      trainConfig: { mode: 'full' as const, lr: 1e-2 }, loop: { batchSize: 2, pack: 128 }, trainTokens: 1280, eval: { maxNewTokens: 8, maxBatch: 8 },
+    };
+    const storage = memoryRunStorage();
+    // Stopped during the second method: the base is written back all the same.
+    const ctrl = new AbortController();
+    await expect(runPipeline(model, {
+      ...options, methods: [...options.methods], storage, signal: ctrl.signal,
+      onEvent: (e) => {
+        if (e.phase === 'train' && e.method === 'sft-all' && e.step === 2) ctrl.abort();
+      },
+    })).rejects.toThrow(/stopped at step 2/);
+    expect(await same()).toBe(0);
+
+    const logs: string[] = [];
+    const report = await runPipeline(model, { ...options, methods: [...options.methods], storage, onEvent: (e) => e.phase === 'log' && logs.push(e.text) });
+    expect(logs.filter((t) => t.startsWith('sft-all: resuming from step 2 '))).toHaveLength(1);
+    expect(report.budget).toEqual({ trainTokens: 1280, rowsPerStep: 2, pack: 128, steps: 5 });
+    for (const m of report.methods) {
+      expect(m.steps).toBe(5);
+      expect(m.weights).toBe('model');
+      expect(m.trainTokens!.trained).toBeGreaterThan(0);
+      expect(m.trainTokens!.processed).toBeGreaterThan(m.trainTokens!.trained); // the prompts are processed, not trained
+      expect(m.epochs).toBeGreaterThan(1); // 7 questions fill fewer than the 10 rows of the budget: they are cycled
+    }
+    expect(await same()).toBe(0);
+    // Each output is a model folder (as `train --full` writes), not an adapter.
+    const out = await storage.sink('sft-all');
+    expect(await out.read('model.safetensors')).not.toBeNull();
+    expect(await out.read('config.json')).not.toBeNull();
+    expect(await out.read('adapter_config.json')).toBeNull();
+
+    // sft-all started from the base, not from the pipeline's weights: alone on a fresh run it takes
+    // the same steps (and its resumed half matches the uninterrupted run).
+    const alone = await runPipeline(model, { ...options, methods: ['sft-all'], storage: memoryRunStorage() });
+    const [s] = report.methods.filter((m) => m.method === 'sft-all');
+    expect(alone.methods[0].loss.first).toBeCloseTo(s.loss.first, 5);
+    expect(alone.methods[0].loss.last).toBeCloseTo(s.loss.last, 4);
+    expect(alone.methods[0].trainTokens).toEqual(s.trainTokens);
+    expect(await same()).toBe(0);
+    console.log(new TextDecoder().decode((await storage.read('report.md'))!));
     model.dispose();
   }, 600_000);
 });
