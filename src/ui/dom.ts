@@ -3,6 +3,8 @@
 // runtime, and a second way of thinking, for no behaviour the page needs; `el()` keeps building
 // elements short and safe (text is always set as text, never parsed as HTML).
 
+export { seconds } from '../util/format';
+
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   const e = document.getElementById(id);
   if (!e) throw new Error(`the page has no #${id}`);
@@ -63,13 +65,6 @@ export function formatBytes(n: number): string {
 
 export function pct(p: number, digits = 1): string {
   return Number.isFinite(p) ? `${(100 * p).toFixed(digits)}%` : '–';
-}
-
-export function seconds(s: number): string {
-  if (!Number.isFinite(s)) return '–';
-  if (s < 90) return `${s.toFixed(0)} s`;
-  if (s < 5400) return `${(s / 60).toFixed(1)} min`;
-  return `${(s / 3600).toFixed(1)} h`;
 }
 
 /** An error as the page shows it: the class name, the message and its HINT line. */
