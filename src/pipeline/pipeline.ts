@@ -104,8 +104,12 @@ function bucketsWith(records: ScoreRecord[], hmax: number, bounds: [number, numb
   }));
 }
 
-export async function runPipeline(model: Model, o: PipelineOptions): Promise<PipelineReport> {
+export async function runPipeline(model: Model, options: PipelineOptions): Promise<PipelineReport> {
   const t0 = performance.now();
+  // Packed rows longer than the model's context could not be trained: at most the context.
+  const asked = options.loop?.pack ?? (options.trainTokens === undefined ? undefined : BUDGET_PACK);
+  const o = asked && asked > model.contextLength ? { ...options, loop: { ...options.loop, pack: model.contextLength } } : options;
+  if (o !== options) options.onEvent?.({ phase: 'log', text: `training rows are packed to at most ${model.contextLength} tokens, the model's context length (${asked} asked for)` });
   const tok = model.tokenizer;
   if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'the pipeline needs the tokenizer and chat template');
   if (model.lora) throw new EntrotuneError('the model carries an adapter already', 'load the base model without an adapter: every method starts from the same base');

@@ -101,7 +101,7 @@ export function formatPipelineReport(r: PipelineReport): string {
     `buckets (train) easy ${r.scoring.train.easy}, medium ${r.scoring.train.medium}, hard ${r.scoring.train.hard}; held-out easy ${r.scoring.test.easy}, medium ${r.scoring.test.medium}, hard ${r.scoring.test.hard}`,
     '',
     ...(r.budget ? [budgetLine(r.budget), ''] : []),
-    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | CoT targets | target tokens | teacher calls | teacher tokens | steps | tokens trained on: processed (target) | epochs | loss | train s |',
+    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | CoT targets | target tokens | teacher calls | teacher tokens | steps | train tokens processed (trained) | epochs | loss | train s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     `| base (before training) | ${ci(r.base.accuracy)} | ${pct(r.base.buckets.easy)} | ${pct(r.base.buckets.medium)} | ${pct(r.base.buckets.hard)} | – | – | – | – | – | – | – | – | – | – |`,
     ...r.methods.map((m) =>
