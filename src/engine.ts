@@ -85,9 +85,11 @@ export interface RunSettings {
   methods: Method[];
   order: 'mix' | 'two-phase';
   quantiles: [number, number];
-  train: { r: number; alpha: number; lr: number; dropout: number; schedule: 'cosine' | 'constant'; warmupSteps: number };
-  /** `pack`: tokens per packed training row (see packExamples); absent: one padded example per row. */
-  loop: { epochs: number; batchSize: number; accumulation: number; checkpointEvery: number; maxSteps?: number; pack?: number };
+  /** `mode` 'full': every weight of an unquantised base is trained (absent: LoRA). */
+  train: { r: number; alpha: number; lr: number; dropout: number; schedule: 'cosine' | 'constant'; warmupSteps: number; mode?: 'lora' | 'full' };
+  /** `pack`: tokens per packed training row (see packExamples); absent: one padded example per row.
+   *  `trainTokens`: the same token budget for every method (see PipelineOptions); absent: `epochs`. */
+  loop: { epochs: number; batchSize: number; accumulation: number; checkpointEvery: number; maxSteps?: number; pack?: number; trainTokens?: number };
   distill: { retries: number; maxTokens: number };
   eval: { maxNewTokens: number; maxBatch: number };
   scoreBatch: number;
@@ -293,8 +295,9 @@ const dec = new TextDecoder();
 /** Files a run may hold (for downloads and the Results step). */
 function runFileNames(methods: Method[]): string[] {
   const out = ['report.json', 'report.md', 'train.jsonl', 'test.jsonl'];
-  // (adapter_config.json is written after adapter_model.safetensors, so it stands for both; the big file is not read to find out.)
-  for (const m of methods) out.push(`${m}.train.jsonl`, `${m}/adapter_config.json`);
+  // (adapter_config.json is written after adapter_model.safetensors, and a full model's config.json after
+  // its model.safetensors, so each stands for both; the big file is not read to find out.)
+  for (const m of methods) out.push(`${m}.train.jsonl`, `${m}/adapter_config.json`, `${m}/config.json`);
   return out;
 }
 
@@ -564,9 +567,10 @@ export class LocalEngine implements Engine {
       await this.scoreRun(model, st, s, train, test, ctrl.signal, emit);
       teacher = await this.makeTeacher(settings.teacher, s, ctrl.signal, emit);
       const stInfo = info, stRun = st;
+      const { trainTokens, ...loop } = s.loop;
       const report = await runPipelineStages(model, {
         train, test, teacher, storage: st, methods: s.methods, prompt: s.prompt, quantiles: s.quantiles, order: s.order,
-        trainConfig: { ...s.train }, loop: { ...s.loop },
+        trainConfig: { ...s.train }, loop, trainTokens,
         // A teacher that gives the same text every time (a column, the demo's program) is not asked again.
         distill: { ...s.distill, retries: teacher.deterministic ? 0 : s.distill.retries }, eval: s.eval, scoreBatch: s.scoreBatch,
         modelName: s.model.name, seed: s.seed, signal: ctrl.signal,
@@ -668,6 +672,7 @@ export class LocalEngine implements Engine {
       if (!(await readPath(st, f))) continue;
       files.push(f);
       if (f.endsWith('/adapter_config.json')) files.push(f.replace('adapter_config.json', 'adapter_model.safetensors'));
+      if (f.endsWith('/config.json')) files.push(f.replace('config.json', 'model.safetensors'));
     }
     return { info, score: await readJson<ScoreSummary>(st, 'score.json'), report: await readJson<PipelineReport>(st, 'report.json'), losses, files };
   }

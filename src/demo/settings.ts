@@ -1,37 +1,52 @@
 // The offline demo's sizes and fine-tuning settings, in one literal (the same for the CLI and the
-// page). Every method gets exactly these settings; only the targets differ.
+// page). Every method gets exactly these settings and the same token budget; only the targets differ.
 
 import type { TrainConfig } from '../train/trainer';
 import type { DifficultyMix } from './world';
 
 export type DemoSize = 'full' | 'quick';
+/** Full fine-tuning of every weight (default: the demo model is tiny and unquantised) or a LoRA adapter. */
+export type DemoMode = 'full' | 'lora';
 
 export interface DemoSettings {
   train: number;
   test: number;
   mix?: DifficultyMix;
-  trainConfig: Partial<TrainConfig>;
-  loop: { epochs: number; batchSize: number; pack?: number };
+  /** Tokens per method (prompt + target, in packed rows): every method takes the same steps. */
+  trainTokens: number;
+  loop: { batchSize: number; pack: number };
   eval: { maxNewTokens: number; maxBatch: number };
+  /** False where the size is a smoke run of the machinery, too small to show the effect. */
+  showsEffect: boolean;
 }
 
-// Sized for this project's CI machine (2 cores, SwiftShader: LoRA training at roughly 30–50 tokens/s
-// on the 64×2 demo model, greedy evaluation at ~100 new tokens/s batched): `full` aims at under 15
-// minutes, `quick` at under 3. Each method trains one epoch of packed rows with LoRA r=4 on every
-// projection; evaluation generates at most 40 tokens, enough for the teacher's longest worked answer.
+// `full` is the protocol that showed the effect with a PyTorch stand-in of the same model
+// (docs/demo-feasibility.md): 600 training and 300 held-out questions, ~50k tokens per method; at
+// ≤ 12k tokens no method learnt when to reason. `quick` only runs every stage once on a
+// few questions: its numbers are noise. Rows are packed to 256 tokens as in pretraining; 4 rows a step
+// give ~49 steps for 50k tokens. Evaluation generates at most 40 tokens, room for the teacher's longest
+// worked chain.
 export const DEMO_SETTINGS: Record<DemoSize, DemoSettings> = {
   full: {
-    train: 120, test: 60,
-    trainConfig: { r: 4, alpha: 8, lr: 5e-3, schedule: 'cosine', warmupSteps: 2 },
-    loop: { epochs: 1, batchSize: 8, pack: 128 },
-    eval: { maxNewTokens: 40, maxBatch: 60 },
+    train: 600, test: 300,
+    trainTokens: 50_000,
+    loop: { batchSize: 4, pack: 256 },
+    eval: { maxNewTokens: 40, maxBatch: 100 },
+    showsEffect: true,
   },
   quick: {
-    train: 32, test: 24,
-    trainConfig: { r: 4, alpha: 8, lr: 5e-3, schedule: 'cosine', warmupSteps: 1 },
-    loop: { epochs: 1, batchSize: 8, pack: 128 },
+    train: 48, test: 24,
+    trainTokens: 4_096,
+    loop: { batchSize: 4, pack: 256 },
     eval: { maxNewTokens: 40, maxBatch: 24 },
+    showsEffect: false,
   },
+};
+
+/** How each mode fine-tunes, with the learning rates that worked on this base (2e-2 collapses LoRA). */
+export const DEMO_TRAINING: Record<DemoMode, Partial<TrainConfig>> = {
+  full: { mode: 'full', lr: 1e-3, schedule: 'cosine', warmupSteps: 3 },
+  lora: { mode: 'lora', r: 4, alpha: 8, lr: 5e-3, schedule: 'cosine', warmupSteps: 3 },
 };
 
 /** Where the committed demo base model lives, relative to the repository root (and, as a static asset,

@@ -1,12 +1,13 @@
-// The offline demo (issue #8), from the box at the top of step 1. One click loads the demo base model
-// that comes with the page (public/demo/model in the repository: vite serves public/ at the site's
-// root and the build copies it into dist/, so the page finds it at the relative URL demo/model/),
-// makes the synthetic sums of src/demo/world.ts, fills steps 3–5 with DEMO_SETTINGS and starts the
-// run through App.start(): steps 3–6 then show it like any other run, and the run can be paused,
-// reloaded and resumed like any other. Every request goes to the page's own server.
+// The offline demo, from the box at the top of step 1: the same run as `npm run demo`. One click loads
+// the demo base model that comes with the page (public/demo/model in the repository: vite serves
+// public/ at the site's root and the build copies it into dist/, so the page finds it at the relative
+// URL demo/model/), makes the questions of src/demo/world.ts, fills steps 3–5 with DEMO_SETTINGS and
+// DEMO_TRAINING (full fine-tuning, the same token budget for every method) and starts the run through
+// App.start(): steps 3–6 then show it like any other run (step 6 with the charts a class should see),
+// and it can be paused, reloaded and resumed like any other. Every request goes to the page's own server.
 
 import { DEMO_PROMPT } from '../demo/formats';
-import { DEMO_MODEL_NAME, DEMO_SETTINGS, type DemoSettings, type DemoSize } from '../demo/settings';
+import { DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoSettings, type DemoSize } from '../demo/settings';
 import { makeSplits } from '../demo/world';
 import type { RunModelSource } from '../engine';
 import { DownloadError } from '../errors';
@@ -19,10 +20,10 @@ import { fillForms, settingsFromForm } from './settings';
 /** The demo model's folder, relative to the page. */
 export const DEMO_MODEL_URL = 'demo/model/';
 
-const SIZES: { size: DemoSize; time: string }[] = [
-  // Measured on the CI machine's SwiftShader (2 CPU cores); a real GPU is much faster.
-  { size: 'quick', time: 'about 3 minutes on a software GPU' },
-  { size: 'full', time: 'about 7 minutes on a software GPU' },
+const SIZES: { size: DemoSize; what: string }[] = [
+  // Times on the CI machine's SwiftShader (2 CPU cores); a real GPU is much faster.
+  { size: 'quick', what: 'a smoke run of the machinery, too small to show the effect; a few minutes on a software GPU' },
+  { size: 'full', what: 'shows the effect; several minutes on a software GPU, about one on a real one' },
 ];
 
 const DEMO_METHODS: Method[] = ['pipeline', 'sft-all', 'distill-all'];
@@ -54,7 +55,7 @@ async function checkDemoModel(baseUrl: string): Promise<void> {
  *  what the forms hold. */
 function fillDemoForms(d: DemoSettings, source: RunModelSource): void {
   const now = settingsFromForm('', { name: DEMO_MODEL_NAME, source }, { name: '', testFraction: num('data-test-fraction', 0.2), invalid: 0 });
-  const t = d.trainConfig;
+  const t = DEMO_TRAINING.full; // the model is tiny and loaded unquantised
   fillForms({
     ...now,
     prompt: DEMO_PROMPT,
@@ -62,8 +63,8 @@ function fillDemoForms(d: DemoSettings, source: RunModelSource): void {
     teacher: { kind: 'demo' },
     methods: DEMO_METHODS,
     order: 'mix',
-    train: { r: t.r ?? now.train.r, alpha: t.alpha ?? now.train.alpha, lr: t.lr ?? now.train.lr, dropout: t.dropout ?? 0, schedule: t.schedule ?? now.train.schedule, warmupSteps: t.warmupSteps ?? 0 },
-    loop: { ...now.loop, epochs: d.loop.epochs, batchSize: d.loop.batchSize, accumulation: 1 },
+    train: { r: t.r ?? now.train.r, alpha: t.alpha ?? now.train.alpha, lr: t.lr ?? now.train.lr, dropout: t.dropout ?? 0, schedule: t.schedule ?? now.train.schedule, warmupSteps: t.warmupSteps ?? 0, mode: t.mode },
+    loop: { ...now.loop, epochs: 1, batchSize: d.loop.batchSize, accumulation: 1, trainTokens: d.trainTokens },
     eval: { ...now.eval, maxNewTokens: d.eval.maxNewTokens },
     seed: 0,
   });
@@ -86,7 +87,7 @@ async function startDemo(app: App, size: DemoSize): Promise<void> {
   const { train, test } = makeSplits({ seed: 0, train: d.train, test: d.test, mix: d.mix });
   const questions = [...train, ...test];
   app.setData({
-    name: `offline demo: synthetic sums (${size})`, questions, invalid: [],
+    name: `offline demo (${size})`, questions, invalid: [],
     split: { train, test }, extra: { loop: { pack: d.loop.pack }, eval: { ...d.eval } },
   });
   preview(questions, []);
@@ -96,9 +97,9 @@ async function startDemo(app: App, size: DemoSize): Promise<void> {
 }
 
 export function initOfflineDemo(app: App): void {
-  replace($('offline-demo-sizes'), ...SIZES.map(({ size, time }, i) => {
+  replace($('offline-demo-sizes'), ...SIZES.map(({ size, what }, i) => {
     const d = DEMO_SETTINGS[size];
-    return el('label', {}, el('input', { type: 'radio', name: 'demo-size', value: size, checked: i === 0 }), ` ${size}: ${d.train} training + ${d.test} held-out questions, ${time}`);
+    return el('label', {}, el('input', { type: 'radio', name: 'demo-size', value: size, checked: i === 0 }), ` ${size}: ${d.train} training + ${d.test} held-out questions, ${d.trainTokens.toLocaleString('en')} training tokens per method — ${what}`);
   }));
   $('offline-demo-start').addEventListener('click', () => void startDemo(app, (radioValue('demo-size') || 'quick') as DemoSize));
   $('offline-demo').hidden = false;
