@@ -8,7 +8,7 @@ import { splitTrainTest, type InvalidRow, type Question } from '../data/dataset'
 import type { DeviceInfo, Engine, ModelInfo, RunDetails, RunEvent, RunInfo, RunModelSource, RunSettings } from '../engine';
 import type { Quant } from '../kernels/qweight';
 import { $, describeError, input, num } from './dom';
-import { fillForms, methodsFromForm, newRunId, settingsFromForm, teacherFromForm } from './settings';
+import { fillForms, methodsFromForm, newRunId, settingsFromForm, syncFullBox, teacherFromForm } from './settings';
 import { Views } from './views';
 
 export interface LoadedModel {
@@ -262,6 +262,7 @@ export class App {
     ($('run-pause') as HTMLButtonElement).disabled = !running;
     ($('run-stop') as HTMLButtonElement).disabled = !running;
     $('run-new').hidden = !(idle && unfinished);
+    syncFullBox(this.model?.info.report.quant === 'none');
     for (const id of ['data-file', 'data-hub-fetch', 'data-url-fetch', 'model-folder']) ($(id) as HTMLInputElement).disabled = !idle;
     this.views.nav();
   }

@@ -1,12 +1,34 @@
-// The two charts, with uPlot (≈50 kB, no dependencies, canvas, fast with thousands of points; MIT):
-// the entropy histogram with the two cut points, and the training loss of each method. Both are
-// bundled with the page: no chart library is fetched from a CDN.
+// The charts. With uPlot (≈50 kB, no dependencies, canvas, fast with thousands of points; MIT): the
+// entropy histogram with the two cut points, and the training loss of each method. Bundled with the
+// page: no chart library is fetched from a CDN. The results' bar charts (a few bars per group) are
+// plain elements instead: uPlot has no grouped bars, and elements carry their numbers as text.
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { Method } from '../pipeline/targets';
+import { el, replace } from './dom';
 
-const COLORS: Record<string, string> = { pipeline: '#1d4ed8', 'sft-all': '#b45309', 'distill-all': '#047857', reverse: '#7c3aed' };
+const COLORS: Record<string, string> = { base: '#71717a', pipeline: '#1d4ed8', 'sft-all': '#b45309', 'distill-all': '#047857', reverse: '#7c3aed' };
+
+export interface Bar {
+  /** Names the colour too: a method, or "base". */
+  series: string;
+  value: number;
+  text: string;
+}
+
+/** Horizontal bars in groups (one group per bucket, one bar per method), scaled to `max`, with a legend. */
+export function barChart(container: HTMLElement, groups: { label: string; bars: Bar[] }[], max: number): void {
+  const names = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.series)))];
+  const swatch = (name: string) => el('span', { class: 'swatch', style: `background:${COLORS[name] ?? '#111'}` });
+  replace(container,
+    el('div', { class: 'legend' }, ...names.map((n) => el('span', {}, swatch(n), ` ${n}`))),
+    ...groups.map((g) => el('div', { class: 'bar-group' }, el('div', { class: 'bar-label' }, g.label),
+      ...g.bars.map((b) => el('div', { class: 'bar-row' },
+        el('span', { class: 'bar-name' }, b.series),
+        el('span', { class: 'bar-track' }, el('span', { class: 'bar', style: `width:${max > 0 ? Math.max(0, Math.min(100, (100 * b.value) / max)) : 0}%;background:${COLORS[b.series] ?? '#111'}` })),
+        el('span', { class: 'bar-value' }, b.text))))));
+}
 
 function widthOf(el: HTMLElement): number {
   return Math.max(280, Math.min(900, el.clientWidth || 600));

@@ -43,6 +43,7 @@ $('prompt-labels').addEventListener('change', () => {
   t.value = numbers ? t.value.replace('the letter of', 'the number of') : t.value.replace('the number of', 'the letter of');
 });
 
+$('hp-full').addEventListener('change', () => app.refresh()); // the LoRA fields do not apply to full fine-tuning
 $('score-run').addEventListener('click', () => void app.score());
 $('run-start').addEventListener('click', () => void app.start());
 $('run-pause').addEventListener('click', () => void app.stop('pause'));

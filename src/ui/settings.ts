@@ -72,6 +72,21 @@ export function methodsFromForm(): Method[] {
   return [...document.querySelectorAll<HTMLInputElement>('input[name="method"]:checked')].map((c) => c.value as Method);
 }
 
+/** Full fine-tuning is asked for (the box is enabled only for a model loaded unquantised). */
+function fullFromForm(): boolean {
+  const box = input('hp-full');
+  return box.checked && !box.disabled;
+}
+
+/** Full fine-tuning trains the weights themselves: only a base loaded without quantisation can. The
+ *  LoRA fields say they do not apply while it is on. */
+export function syncFullBox(unquantised: boolean): void {
+  const box = input('hp-full');
+  box.disabled = !unquantised;
+  if (!unquantised) box.checked = false;
+  for (const id of ['hp-r', 'hp-alpha', 'hp-dropout']) input(id).disabled = box.checked;
+}
+
 /** Every setting of a run from the forms (the model and data parts from what is loaded). */
 export function settingsFromForm(id: string, model: { name: string; source: RunModelSource; quant?: Quant }, data: RunSettings['data']): RunSettings {
   const low = num('split-low', 0.25), high = num('split-high', 0.75);
@@ -87,8 +102,12 @@ export function settingsFromForm(id: string, model: { name: string; source: RunM
     train: {
       r: num('hp-r', 16), alpha: num('hp-alpha', 32), lr: num('hp-lr', 2e-4), dropout: num('hp-dropout', 0),
       schedule: ($('hp-schedule') as HTMLSelectElement).value as 'cosine' | 'constant', warmupSteps: num('hp-warmup', 0),
+      mode: fullFromForm() ? 'full' : 'lora',
     },
-    loop: { epochs: num('hp-epochs', 1), batchSize: num('hp-batch', 4), accumulation: num('hp-accum', 1), checkpointEvery: num('hp-checkpoint', 20) },
+    loop: {
+      epochs: num('hp-epochs', 1), batchSize: num('hp-batch', 4), accumulation: num('hp-accum', 1), checkpointEvery: num('hp-checkpoint', 20),
+      trainTokens: num('hp-train-tokens', 0) > 0 ? Math.round(num('hp-train-tokens', 0)) : undefined,
+    },
     distill: { retries: num('teacher-retries', 2), maxTokens: num('teacher-max-tokens', 512) },
     eval: { maxNewTokens: num('hp-eval-tokens', 256), maxBatch: 16 },
     scoreBatch: 8,
@@ -118,6 +137,8 @@ export function fillForms(s: RunSettings): void {
   input('hp-dropout').value = String(s.train.dropout);
   ($('hp-schedule') as HTMLSelectElement).value = s.train.schedule;
   input('hp-warmup').value = String(s.train.warmupSteps);
+  input('hp-full').checked = s.train.mode === 'full';
+  input('hp-train-tokens').value = s.loop.trainTokens ? String(s.loop.trainTokens) : '';
   input('hp-epochs').value = String(s.loop.epochs);
   input('hp-batch').value = String(s.loop.batchSize);
   input('hp-accum').value = String(s.loop.accumulation);

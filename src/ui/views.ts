@@ -4,8 +4,9 @@
 import type { RunDetails, RunEvent, RunInfo, RunSettings, ScoreSummary } from '../engine';
 import type { MethodResult, PipelineReport } from '../pipeline/report';
 import type { Method } from '../pipeline/targets';
+import { estimate } from '../util/format';
 import type { App } from './app';
-import { EntropyHistogram, LossChart } from './charts';
+import { barChart, EntropyHistogram, LossChart } from './charts';
 import { $, describeError, download, el, formatBytes, pct, replace, seconds, stats, table } from './dom';
 import { zip } from './zip';
 
@@ -63,6 +64,11 @@ export class Views {
     replace($('score-buckets'));
     replace($('score-auc'));
     replace($('score-caption'));
+    replace($('score-explain'));
+    for (const id of ['bucket', 'tokens']) {
+      $(`${id}-figure`).hidden = true;
+      replace($(`${id}-explain`));
+    }
     replace($('teacher-stats'));
     replace($('train-stats'));
     replace($('results-out'));
@@ -108,13 +114,14 @@ export class Views {
         progress('train', e.step, e.totalSteps, `${e.method}${k >= 0 ? ` (method ${k + 1} of ${this.trainMethods.length})` : ''}: step ${e.step} of ${e.totalSteps}`);
         stats($('train-stats'), [
           ['method', e.method], ['step', `${e.step} / ${e.totalSteps}`], ['loss', e.loss.toFixed(4)],
-          ['tokens/s', e.tokensPerSecond.toFixed(1)], ['GPU memory', formatBytes(e.gpuBytes)], ['time left (this method)', seconds(e.eta)],
+          ['tokens/s processed (prompt + target)', e.processedTokensPerSecond.toFixed(0)], ['tokens/s trained (targets)', e.tokensPerSecond.toFixed(0)],
+          ['GPU memory', formatBytes(e.gpuBytes)], ['time left (this method\'s training)', seconds(e.eta)], ['time left (whole run)', estimate(e.etaRun)],
         ]);
         this.loss.add(e.method, e.step, e.loss);
         break;
       }
       case 'eval':
-        progress('eval', e.done, e.total, `${e.method}: ${e.done} of ${e.total} held-out questions answered, ${e.correct} right`);
+        progress('eval', e.done, e.total, `${e.method}: ${e.done} of ${e.total} held-out questions answered, ${e.correct} right${e.etaRun ? `; whole run: ${estimate(e.etaRun)} left` : ''}`);
         break;
       case 'method-done':
         this.partial.set(e.result.method, e.result);
@@ -141,6 +148,9 @@ export class Views {
     $('score-auc').textContent = auc
       ? `ROC AUC of confidence for a right answer: ${auc.auc.toFixed(3)} [${auc.low.toFixed(3)}–${auc.high.toFixed(3)}] (0.5 is chance). Base accuracy on the training questions: ${s.accuracy === null ? '–' : pct(s.accuracy)}; ${s.invalid} answers named no option (counted as hard).`
       : `ROC AUC: n/a — it needs both right and wrong valid answers (${s.invalid} of the training questions got an answer that named no option; they count as hard).`;
+    $('score-explain').textContent = s.bounds
+      ? `Each bar counts training questions by how unsure the model was of its first answer token: sure on the left, unsure on the right. The dashed lines cut them into easy (left of the first line), medium and hard (right of the second); in the pipeline, only the hard ones get worked answers from the teacher. ${auc ? `An ROC AUC of ${auc.auc.toFixed(2)} means ${auc.auc >= 0.9 ? 'the questions the model was unsure of were almost always the ones it got wrong' : auc.auc >= 0.7 ? 'unsure questions were more often the wrong ones' : 'here unsureness says little about which answers are wrong'}.` : ''}`
+      : '';
     const rb = s.report?.buckets;
     replace($('score-buckets'), table(['bucket', 'training questions', 'held-out questions', 'base accuracy (training)'],
       BUCKETS.map((b) => [b, s.train[b], s.test[b], rb && rb[b].count ? `${pct(rb[b].accuracy)} (${rb[b].correct}/${rb[b].count} valid)` : '–']),
@@ -172,10 +182,34 @@ export class Views {
     if (p && d) lines.push(`pipeline − distill-all: ${(100 * (p.accuracy.p - d.accuracy.p)).toFixed(1)} points.`);
     lines.push(`Teacher: ${r.teacherUsage.calls} calls in this run, ${r.teacherUsage.cached} replies reused, ${r.teacherUsage.completionTokens} tokens written in all. ${r.data.train} training and ${r.data.test} held-out questions; took ${seconds(r.seconds)}.`);
     replace($('results-summary'), ...lines.map((l) => el('span', { class: 'line' }, l)));
+    this.resultCharts(r);
     stats($('teacher-stats'), [
       ['teacher', r.teacher], ['calls', r.teacherUsage.calls], ['from the cache', r.teacherUsage.cached], ['tokens written', r.teacherUsage.completionTokens],
       ...(p ? [['kept (pipeline)', p.teacher.kept], ['kept after a retry', p.teacher.retried], ['fell back', p.teacher.fallback]] as [string, number][] : []),
     ]);
+  }
+
+  /** What a class should see: accuracy per bucket and method, and the target tokens each method was taught. */
+  private resultCharts(r: PipelineReport): void {
+    const series = [{ name: 'base', acc: r.base.accuracy, buckets: r.base.buckets }, ...r.methods.map((m) => ({ name: m.method, acc: m.accuracy, buckets: m.buckets }))];
+    const bar = (name: string, a: { n: number; p: number; correct: number }) => ({ series: name, value: a.n ? a.p : 0, text: bucketAcc(a) });
+    barChart($('bucket-chart'), [
+      ...BUCKETS.map((b) => ({ label: `${b} (${r.scoring.test[b]} held-out questions)`, bars: series.map((x) => bar(x.name, x.buckets[b])) })),
+      { label: `all ${r.data.test} held-out questions`, bars: series.map((x) => bar(x.name, x.acc)) },
+    ], 1);
+    $('bucket-figure').hidden = false;
+    const byName = new Map(r.methods.map((m) => [m.method, m]));
+    const p = byName.get('pipeline'), sft = byName.get('sft-all'), d = byName.get('distill-all');
+    const hard = (m: MethodResult) => `${m.method} ${pct(m.buckets.hard.p, 0)}`;
+    const gain = p && sft && p.buckets.hard.n ? p.buckets.hard.p - sft.buckets.hard.p : null;
+    const easyKnown = r.base.buckets.easy.n > 0 && r.base.buckets.easy.p >= 0.8;
+    $('bucket-explain').textContent = `Each group is one bucket of held-out questions, sorted by how unsure the base model was.${easyKnown ? ' The base model already answers most easy questions, so there the methods should be close.' : ''} The hard bucket is where they differ${p ? `: ${[p, sft, d].filter((m) => m).map((m) => hard(m!)).join(', ')}` : ''}. ${gain === null ? '' : gain >= 0.1 ? 'Taught to write out the work on hard questions, the pipeline solves more of them than sft-all, which was taught only answer letters.' : 'Here writing out the work did not help the pipeline on hard questions: a larger training budget or more questions may be needed.'}`;
+    barChart($('tokens-chart'), [{ label: 'target tokens (what each method is taught to write)', bars: r.methods.map((m) => ({ series: m.method, value: m.targetTokens, text: `${m.targetTokens} tokens` })) }], Math.max(1, ...r.methods.map((m) => m.targetTokens)));
+    $('tokens-figure').hidden = false;
+    const budget = r.budget ? ` Every method trained on the same ${r.budget.trainTokens} tokens (prompt + target, ${r.budget.steps} steps), so the difference between them is what they were taught, not how much.` : '';
+    $('tokens-explain').textContent = p && d && r.tokenSaving !== null
+      ? `The teacher wrote worked answers only for the pipeline's hard questions, so the pipeline is taught ${p.targetTokens} target tokens against distill-all's ${d.targetTokens}: ${pct(r.tokenSaving, 0)} fewer, which is also ${pct(r.tokenSaving, 0)} less teacher output to pay for.${budget}`
+      : `Target tokens are what each method's student is taught to write.${budget}`;
   }
 
   /** The results of a finished run and its downloads. */
@@ -213,6 +247,18 @@ export class Views {
           download(`${folder}.zip`, zip([{ name: `${folder}/adapter_config.json`, data: config }, { name: `${folder}/adapter_model.safetensors`, data: weights }]), 'application/zip');
         }), ' ');
       }
+      if (has.has(`${m}/config.json`)) {
+        row.append(btn(`${m} model (full fine-tuning, .zip)`, async () => {
+          const folder = `entrotune-${m}`;
+          const files = [];
+          for (const name of ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+            const data = await eng.readRunFile(id, `${m}/${name}`);
+            if (data) files.push({ name: `${folder}/${name}`, data });
+          }
+          if (!files.some((f) => f.name.endsWith('/model.safetensors'))) throw new Error(`the ${m} model is not complete in run ${id}`);
+          download(`${folder}.zip`, zip(files), 'application/zip');
+        }), ' ');
+      }
       if (has.has(`${m}.train.jsonl`)) row.append(btn(`${m} routed training set (.jsonl)`, () => file(`${m}.train.jsonl`, `${m}.train.jsonl`, 'application/jsonl')));
       if (row.childElementCount > 1) items.push(row);
     }
@@ -222,10 +268,11 @@ export class Views {
     if (report.childElementCount > 1) items.push(report);
     replace($('downloads'), items.length ? el('h3', {}, 'Downloads') : null, items.length ? el('ul', {}, ...items) : null);
     const base = d.info.settings.model.source.kind === 'hub' ? d.info.settings.model.source.repo : d.info.settings.model.name;
+    const fullModels = d.info.settings.train.mode === 'full';
     replace($('results-howto'), items.length
-      ? el('span', {}, 'Use an adapter in Python: unzip it, then ',
-        el('code', {}, `PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${base}"), "entrotune-pipeline")`),
-        ' (from peft and transformers); the routed training set is in the chat format TRL\'s SFTTrainer reads.')
+      ? el('span', {}, fullModels ? 'Use a model in Python: unzip it, then ' : 'Use an adapter in Python: unzip it, then ',
+        el('code', {}, fullModels ? 'AutoModelForCausalLM.from_pretrained("entrotune-pipeline")' : `PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${base}"), "entrotune-pipeline")`),
+        fullModels ? ' (from transformers)' : ' (from peft and transformers)', '; the routed training set is in the chat format TRL\'s SFTTrainer reads.')
       : null);
   }
 
