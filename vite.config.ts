@@ -2,6 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // `vite build` makes the static site (dist/); `vite build --ssr` makes the Node programs
 // (dist-node/cli.js, dist-node/bench.js) with the same ?raw shader imports as the browser.
+/** Suites that check kernels and the model against references (CPU float64, PyTorch fixtures,
+ *  finite differences): run under both kernel sets. */
+const KERNEL_SUITES = [
+  'matmul', 'layers', 'attention-backward', 'loss', 'entropy', 'elementwise', 'qweight',
+  'backward', 'full-finetune', 'pytorch', 'batch-generate', 'load',
+].map((n) => `tests/gpu/${n}.test.ts`);
+
 export default defineConfig(({ isSsrBuild }) => ({
   // Relative asset URLs: the static site in dist/ works from any folder of any host (./index.html).
   base: isSsrBuild ? '/' : './',
@@ -22,11 +29,21 @@ export default defineConfig(({ isSsrBuild }) => ({
       },
   server: { port: 5173, strictPort: true },
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/gpu/**/*.test.ts'],
     globalSetup: ['tests/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Timeouts catch hangs, not slowness: a busy 2-core machine runs SwiftShader several times slower.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    // The kernel and fixture suites run once per kernel set (src/kernels: 'gpu' tiles and the
+    // barrier-free 'software' set); everything else runs once, with the set the adapter gets.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], exclude: KERNEL_SUITES } },
+      ...(['gpu', 'software'] as const).map((k) => ({
+        extends: true as const,
+        test: { name: `kernels:${k}`, include: KERNEL_SUITES, env: { ENTROTUNE_KERNELS: k } },
+      })),
+    ],
   },
 }));

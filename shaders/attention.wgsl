@@ -106,3 +106,41 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoca
   }
   if (lid == 0u) { lse[(b * p.NH + h) * p.Tq + i] = m + log(l); }
 }
+
+// ── Software set: one invocation per (query row, head), no workgroup memory or barriers ───────────
+//
+//   attention_forward_sw  the same y and lse as attention_forward (same Params and bindings).
+// Invocation (i, h) of batch b walks its keys j ≤ pos0 + i once with the online softmax, keeping
+// its output row in a private array (HS ≤ 256). Dispatch: (ceil(Tq·NH / 64) folded into x·y, B)
+// workgroups of 64. On a CPU adapter this replaces a workgroup per row with 2 barriers per 64 keys
+// (SwiftShader: ~0.2 ms per barriered workgroup) by one loop per row.
+
+@compute @workgroup_size(64)
+fn attention_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  if (idx >= p.Tq * p.NH) { return; }
+  let i = idx / p.NH;
+  let h = idx % p.NH;
+  let b = gid.z;
+  let g = h / (p.NH / p.NKV);
+  let qoff = ((b * p.Tq + i) * p.NH + h) * p.HS;
+  var acc: array<f32, 256>;
+  for (var d = 0u; d < p.HS; d++) { acc[d] = 0.0; }
+  var m = NEG;
+  var l = 0.0;
+  for (var j = 0u; j <= p.pos0 + i; j++) {
+    let koff = ((b * p.S + j) * p.NKV + g) * p.HS;
+    var dot = 0.0;
+    for (var d = 0u; d < p.HS; d++) { dot = fma(q[qoff + d], k[koff + d], dot); }
+    let s = dot * p.scale;
+    // Rescale what we have when s is a new maximum; the new key then weighs e^0 = 1.
+    let m_new = max(m, s);
+    let corr = exp(m - m_new);
+    let pj = exp(s - m_new);
+    l = l * corr + pj;
+    for (var d = 0u; d < p.HS; d++) { acc[d] = fma(pj, v[koff + d], acc[d] * corr); }
+    m = m_new;
+  }
+  for (var d = 0u; d < p.HS; d++) { y[qoff + d] = acc[d] / l; }
+  lse[(b * p.NH + h) * p.Tq + i] = m + log(l);
+}

@@ -201,3 +201,80 @@ fn attention_backward_dkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_i
     }
   }
 }
+
+// ── Software set: one invocation per row, no workgroup memory or barriers ────────────────────────
+//
+//   attention_backward_dq_sw   the same dq and D as attention_backward_dq; one invocation per (i, h)
+//                              walks its keys j ≤ i, dq's row in a private array.
+//   attention_backward_dkv_sw  the same dk and dv as attention_backward_dkv; one invocation per (j, g)
+//                              walks every head h of the group and query i ≥ j, dk/dv rows private.
+// Same Params, bindings and `=` rule as above; HS ≤ 256. dkv reads the D that dq wrote, so dq is
+// recorded first. Dispatch: (ceil(T·NH / 64) or ceil(T·NKV / 64) folded into x·y, B) workgroups of 64.
+// FLOPs as the tiled kernels (6·HS and 8·HS per causal triple); what goes is the barriers.
+
+@compute @workgroup_size(64)
+fn attention_backward_dq_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  if (idx >= p.T * p.NH) { return; }
+  let i = idx / p.NH;
+  let h = idx % p.NH;
+  let b = gid.z;
+  let g = h / (p.NH / p.NKV);
+  let row = ((b * p.T + i) * p.NH + h) * p.HS;
+  let li = (b * p.NH + h) * p.T + i;
+  var Di = 0.0;
+  for (var d = 0u; d < p.HS; d++) { Di = fma(dy[row + d], y[row + d], Di); }
+  let lse_i = lse[li];
+  var acc: array<f32, 256>;
+  for (var d = 0u; d < p.HS; d++) { acc[d] = 0.0; }
+  for (var j = 0u; j <= i; j++) {
+    let kv = ((b * p.T + j) * p.NKV + g) * p.HS;
+    var s = 0.0;
+    var dp = 0.0;
+    for (var d = 0u; d < p.HS; d++) {
+      s = fma(q[row + d], k[kv + d], s);
+      dp = fma(dy[row + d], v[kv + d], dp);
+    }
+    let ds = exp(s * p.scale - lse_i) * (dp - Di);
+    for (var d = 0u; d < p.HS; d++) { acc[d] = fma(ds, k[kv + d], acc[d]); }
+  }
+  for (var d = 0u; d < p.HS; d++) { dq[row + d] = p.scale * acc[d]; }
+  Dout[li] = Di;
+}
+
+@compute @workgroup_size(64)
+fn attention_backward_dkv_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  if (idx >= p.T * p.NKV) { return; }
+  let j = idx / p.NKV;
+  let g = idx % p.NKV;
+  let b = gid.z;
+  let group = p.NH / p.NKV;
+  let kv = ((b * p.T + j) * p.NKV + g) * p.HS;
+  var dka: array<f32, 256>;
+  var dva: array<f32, 256>;
+  for (var d = 0u; d < p.HS; d++) { dka[d] = 0.0; dva[d] = 0.0; }
+  for (var hh = 0u; hh < group; hh++) {
+    let h = g * group + hh;
+    for (var i = j; i < p.T; i++) {
+      let row = ((b * p.T + i) * p.NH + h) * p.HS;
+      let li = (b * p.NH + h) * p.T + i;
+      var s = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < p.HS; d++) {
+        s = fma(q[row + d], k[kv + d], s);
+        dp = fma(dy[row + d], v[kv + d], dp);
+      }
+      let pij = exp(s * p.scale - lse[li]);
+      let ds = pij * (dp - Din[li]);
+      for (var d = 0u; d < p.HS; d++) {
+        dka[d] = fma(ds, q[row + d], dka[d]);
+        dva[d] = fma(pij, dy[row + d], dva[d]);
+      }
+    }
+  }
+  for (var d = 0u; d < p.HS; d++) {
+    dk[kv + d] = p.scale * dka[d];
+    dv[kv + d] = dva[d];
+  }
+}

@@ -171,3 +171,41 @@ fn ce_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     logits_io[i] = g;
   }
 }
+
+// ── Software set ───────────────────────────────────────────────────────────────────────────────────
+//
+//   ce_stats_sw  the same stats as ce_stats (same Params and bindings), one invocation per row n
+//                walking the pass's Vc logits with the online log-sum-exp, then merging into the
+//                earlier passes' summary. Dispatch: ceil(N / 64) workgroups of 64 folded into x·y.
+// ce_loss (one workgroup per step) and ce_backward (no barrier) serve both sets. On a CPU adapter
+// ce_stats' 256-wide tree merge cost ~0.2 ms per row; this loop costs Vc exps.
+
+@compute @workgroup_size(64)
+fn ce_stats_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * 64u;
+  if (row >= p.N) { return; }
+  let t = targets[row];
+  if (t == IGNORE) { return; }
+  let base = row * p.Vc;
+  var m = NEG;
+  var s = 0.0;
+  var z = 0.0;
+  if (p.v0 != 0u) {
+    m = stats[row * 4u];
+    s = stats[row * 4u + 1u];
+    z = stats[row * 4u + 2u];
+  }
+  for (var v = 0u; v < p.Vc; v++) {
+    let x = logits_in[base + v];
+    if (x > m) {
+      s = s * exp(m - x) + 1.0;
+      m = x;
+    } else {
+      s += exp(x - m);
+    }
+  }
+  if (t >= p.v0 && t - p.v0 < p.Vc) { z = logits_in[base + t - p.v0]; }
+  stats[row * 4u] = m;
+  stats[row * 4u + 1u] = s;
+  stats[row * 4u + 2u] = z;
+}

@@ -85,3 +85,39 @@ fn gather_labels(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row = i / p.J;
   out[i] = logits[row * p.V + ids[i % p.J]];
 }
+
+// ── Software set ───────────────────────────────────────────────────────────────────────────────────
+//
+//   entropy_forward_sw  the same stats [P, 4] as entropy_forward (same Params and bindings), one
+//                       invocation per row walking its V logits once. Dispatch: ceil(P / 64)
+//                       workgroups of 64. No barriers: a CPU adapter pays ~0.2 ms per barriered
+//                       workgroup, and the tree merge above takes 8 of them per row.
+
+@compute @workgroup_size(64)
+fn entropy_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x;
+  if (row >= p.P) { return; }
+  let base = row * p.V;
+  var m = NEG;
+  var s = 0.0;
+  var t = 0.0;
+  var best = 0u;
+  for (var v = 0u; v < p.V; v++) {
+    let x = logits[base + v];
+    if (x > m) {
+      let c = exp(m - x);
+      s = s * c + 1.0;
+      t = t * c + x;
+      m = x;
+      best = v;     // strictly greater: the lowest index wins ties
+    } else {
+      let e = exp(x - m);
+      s += e;
+      t += e * x;
+    }
+  }
+  out[row * 4u] = log(s) + m - t / s;
+  out[row * 4u + 1u] = log(s) + m;
+  out[row * 4u + 2u] = f32(best);
+  out[row * 4u + 3u] = m;
+}

@@ -225,3 +225,94 @@ fn linear_backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
     }
   }
 }
+
+// ── Software set: the same products without workgroup memory or barriers ──────────────────────────
+//
+//   linear_forward_sw         Y[m, y_col0 + n] (=|+=) Σ_k X[m,k] · deq(W)[w_row0 + n, k] (+ bias[n])   n < N
+//   linear_backward_input_sw  dX[m, k]         (=|+=) Σ_n dY[m, y_col0 + n] · deq(W)[w_row0 + n, k]   n < N
+//
+// linear_forward_sw serves both linear_forward (w_row0 = 0) and linear_forward_rows (no bias: the
+// launcher binds the dummy); both read RowParams. Bindings as above (0 params, 1 Y/dX, 2 X/dY, 3 W,
+// 4 scale, 5 table, 6 bias for the forward only).
+// Each invocation owns a 4×4 block of the output and walks the reduction straight from storage:
+// per step 4 values of X (or dY) and 4 dequantised weights for 16 FMAs. Edge rows/columns are clamped
+// for reading and not written. Dispatch: 64 invocations per workgroup over the output's 4×4 blocks,
+// folded into y past the per-dimension limit. On a CPU adapter (SwiftShader) a barrier costs ~0.2 ms
+// per workgroup; the tiled entries above pay it 2·ceil(K/16) times per 64×64 tile.
+
+fn lin_clamp4(i0: u32, n: u32) -> vec4<u32> {
+  return vec4<u32>(min(i0, n - 1u), min(i0 + 1u, n - 1u), min(i0 + 2u, n - 1u), min(i0 + 3u, n - 1u));
+}
+
+@compute @workgroup_size(64)
+fn linear_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let nb_n = (q.N + 3u) / 4u;
+  let blk = gid.x + gid.y * nwg.x * 64u;
+  if (blk >= nb_n * ((q.M + 3u) / 4u)) { return; }
+  let m0 = (blk / nb_n) * 4u;
+  let n0 = (blk % nb_n) * 4u;
+  let xr = lin_clamp4(m0, q.M) * q.K;                      // X row starts
+  let wr = (lin_clamp4(n0, q.N) + vec4<u32>(q.w_row0)) * q.K;   // W row starts (elements)
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < q.K; k++) {
+    let w = vec4<f32>(weight(wr.x + k), weight(wr.y + k), weight(wr.z + k), weight(wr.w + k));
+    acc0 = fma(vec4<f32>(X[xr.x + k]), w, acc0);
+    acc1 = fma(vec4<f32>(X[xr.y + k]), w, acc1);
+    acc2 = fma(vec4<f32>(X[xr.z + k]), w, acc2);
+    acc3 = fma(vec4<f32>(X[xr.w + k]), w, acc3);
+  }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= q.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= q.N) { break; }
+      var v = acc[i][j];
+      if (HAS_BIAS) { v += bias[n]; }
+      let yi = m * q.ldy + q.y_col0 + n;
+      if (q.accumulate == 1u) { v += Y[yi]; }
+      Y[yi] = v;
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn linear_backward_input_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // Y is dX [M, K] (out), X is dY (rows q.ldy wide, this range's columns from q.y_col0).
+  let nb_k = (q.K + 3u) / 4u;
+  let blk = gid.x + gid.y * nwg.x * 64u;
+  if (blk >= nb_k * ((q.M + 3u) / 4u)) { return; }
+  let m0 = (blk / nb_k) * 4u;
+  let k0 = (blk % nb_k) * 4u;
+  let dyr = lin_clamp4(m0, q.M) * q.ldy + vec4<u32>(q.y_col0);   // dY row starts
+  let kc = lin_clamp4(k0, q.K);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var n = 0u; n < q.N; n++) {
+    let wrow = (q.w_row0 + n) * q.K;
+    let w = vec4<f32>(weight(wrow + kc.x), weight(wrow + kc.y), weight(wrow + kc.z), weight(wrow + kc.w));
+    acc0 = fma(vec4<f32>(X[dyr.x + n]), w, acc0);
+    acc1 = fma(vec4<f32>(X[dyr.y + n]), w, acc1);
+    acc2 = fma(vec4<f32>(X[dyr.z + n]), w, acc2);
+    acc3 = fma(vec4<f32>(X[dyr.w + n]), w, acc3);
+  }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= q.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let k = k0 + j;
+      if (k >= q.K) { break; }
+      let xi = m * q.K + k;
+      var v = acc[i][j];
+      if (q.accumulate == 1u) { v += Y[xi]; }
+      Y[xi] = v;
+    }
+  }
+}

@@ -125,3 +125,69 @@ fn matmul_backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
 fn matmul_backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   matmul_tile(2u, wg, lid);
 }
+
+// ── Software set: the same three products without workgroup memory or barriers ──────────────────
+//
+//   matmul_forward_sw, matmul_backward_input_sw, matmul_backward_weight_sw: C = alpha·A·B (+ C), the
+//   forms, bindings, Params and `=`/`+=` rule of the tiled entries above.
+// Each invocation owns a 4×4 block of C (rows r0..r0+3, columns s0..s0+3) and walks d straight from
+// storage: per step 4 values of A and 4 of B for 16 FMAs. Rows and columns past the edge are clamped
+// to the last one for reading (always in bounds, no branch in the loop) and simply not written.
+// Dispatch: 64 invocations per workgroup over ceil(R/4)·ceil(S/4) blocks, folded into y past the
+// per-dimension limit (x·y·64 ≥ blocks), batch along z.
+// Why: a CPU adapter (SwiftShader) runs a workgroup's invocations as one loop per barrier interval
+// and pays ~0.2 ms per workgroup of any shader with a barrier; without barriers these run 8–13×
+// faster there. On a real GPU the tiled entries are the fast ones (every value loaded from memory
+// is reused 64 times instead of 4).
+
+fn matmul_block(form: u32, gid: vec3<u32>, nwg: vec3<u32>) {
+  let nb_s = (p.S + 3u) / 4u;
+  let blk = gid.x + gid.y * nwg.x * 64u;
+  if (blk >= nb_s * ((p.R + 3u) / 4u)) { return; }
+  let r0 = (blk / nb_s) * 4u;
+  let s0 = (blk % nb_s) * 4u;
+  let a_base = gid.z * p.batch_a;
+  let b_base = gid.z * p.batch_b;
+  let c_base = gid.z * p.batch_c;
+  // Clamped row and column indices for reading.
+  let r = vec4<u32>(min(r0, p.R - 1u), min(r0 + 1u, p.R - 1u), min(r0 + 2u, p.R - 1u), min(r0 + 3u, p.R - 1u));
+  let s = vec4<u32>(min(s0, p.S - 1u), min(s0 + 1u, p.S - 1u), min(s0 + 2u, p.S - 1u), min(s0 + 3u, p.S - 1u));
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var d = 0u; d < p.D; d++) {
+    let b = vec4<f32>(B[b_base + b_index(form, d, s.x)], B[b_base + b_index(form, d, s.y)],
+                      B[b_base + b_index(form, d, s.z)], B[b_base + b_index(form, d, s.w)]);
+    acc0 = fma(vec4<f32>(A[a_base + a_index(form, r.x, d)]), b, acc0);
+    acc1 = fma(vec4<f32>(A[a_base + a_index(form, r.y, d)]), b, acc1);
+    acc2 = fma(vec4<f32>(A[a_base + a_index(form, r.z, d)]), b, acc2);
+    acc3 = fma(vec4<f32>(A[a_base + a_index(form, r.w, d)]), b, acc3);
+  }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  for (var i = 0u; i < 4u; i++) {
+    if (r0 + i >= p.R) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      if (s0 + j >= p.S) { break; }
+      let ci = c_base + (r0 + i) * p.S + s0 + j;
+      var v = p.alpha * acc[i][j];
+      if (p.accumulate == 1u) { v += C[ci]; }
+      C[ci] = v;
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn matmul_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  matmul_block(0u, gid, nwg);
+}
+
+@compute @workgroup_size(64)
+fn matmul_backward_input_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  matmul_block(1u, gid, nwg);
+}
+
+@compute @workgroup_size(64)
+fn matmul_backward_weight_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  matmul_block(2u, gid, nwg);
+}

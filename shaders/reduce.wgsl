@@ -46,3 +46,37 @@ fn reduce_sum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
 fn reduce_sumsq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   reduce(true, wg.x, lid, nwg.x);
 }
+
+// ── Software set ───────────────────────────────────────────────────────────────────────────────────
+//
+//   reduce_sum_sw, reduce_sumsq_sw  pass 1: out[i] = Σ_k x[i + k·I] (or of x²) for invocation
+//                                   i < I = 64·workgroups (the launcher asks for 4 workgroups: 256 partials)
+//   reduce_final_sw                 pass 2: out[0] = Σ x[0..n) (sqrt'ed when FINAL_SQRT), one invocation
+// Same Params and bindings as above. No barriers, no workgroup memory (a CPU adapter pays ~0.2 ms
+// per barriered workgroup); the final sum of 256 partials is one short loop.
+
+fn reduce_strided(square: bool, i: u32, stride: u32) {
+  var acc = 0.0;
+  for (var j = i; j < p.n; j += stride) {
+    let v = x[j];
+    acc += select(v, v * v, square);
+  }
+  out[i] = acc;
+}
+
+@compute @workgroup_size(64)
+fn reduce_sum_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  reduce_strided(false, gid.x, nwg.x * 64u);
+}
+
+@compute @workgroup_size(64)
+fn reduce_sumsq_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  reduce_strided(true, gid.x, nwg.x * 64u);
+}
+
+@compute @workgroup_size(1)
+fn reduce_final_sw() {
+  var acc = 0.0;
+  for (var j = 0u; j < p.n; j++) { acc += x[j]; }
+  out[0] = select(acc, sqrt(acc), FINAL_SQRT);
+}

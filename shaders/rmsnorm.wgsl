@@ -87,3 +87,38 @@ fn rmsnorm_backward_weight(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var r = 0u; r < p.R; r++) { acc += dy[r * p.W + c] * bx[r * p.W + c] * wrstd[r]; }
   dx[c] += acc;
 }
+
+// ── Software set: one invocation per row, no workgroup memory or barriers ─────────────────────────
+//
+//   rmsnorm_forward_sw, rmsnorm_backward_sw: the same y/rstd and dx (= or +=) as the entries above,
+//   same Params and bindings. Dispatch: ceil(R / 64) workgroups of 64 folded into x·y; invocation r
+//   owns row r. (rmsnorm_backward_weight has no barrier and serves both sets.) On a CPU adapter a
+//   row of 64 is a short loop, where the tree reduction paid log2(WG) barriers per row.
+
+@compute @workgroup_size(64)
+fn rmsnorm_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.R) { return; }
+  let base = r * p.W;
+  var acc = 0.0;
+  for (var c = 0u; c < p.W; c++) { let v = x[base + c]; acc = fma(v, v, acc); }
+  let s = inverseSqrt(acc / f32(p.W) + p.eps);
+  rstd[r] = s;
+  for (var c = 0u; c < p.W; c++) { y[base + c] = x[base + c] * s * w[c]; }
+}
+
+@compute @workgroup_size(64)
+fn rmsnorm_backward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.R) { return; }
+  let base = r * p.W;
+  var acc = 0.0;
+  for (var c = 0u; c < p.W; c++) { acc += bw[c] * dy[base + c] * bx[base + c]; }
+  let s = brstd[r];
+  let k = s * s * s * acc / f32(p.W);
+  for (var c = 0u; c < p.W; c++) {
+    var g = s * bw[c] * dy[base + c] - k * bx[base + c];
+    if (p.accumulate == 1u) { g += dx[base + c]; }
+    dx[base + c] = g;
+  }
+}

@@ -2,7 +2,7 @@
 // We ask for the adapter's own limits (the defaults cap a binding at 128 MiB and a buffer at 256 MiB)
 // and for the optional features we can use, and report what was granted.
 
-import { DeviceLostError, GpuError, LimitTooLowError, ShapeError, WebGpuUnavailableError } from '../errors';
+import { DeviceLostError, EntrotuneError, GpuError, LimitTooLowError, ShapeError, WebGpuUnavailableError } from '../errors';
 import { STORAGE_COPY } from './arena';
 import { formatBytes, MemoryCounter, type MemoryCategory } from './memory';
 import { BYTES_PER_ELEMENT, numel, type DType, type Tensor } from './tensor';
@@ -49,7 +49,19 @@ export interface GrantedLimits {
   minUniformBufferOffsetAlignment: number;
 }
 
+/**
+ * Which kernels the launchers use (src/kernels/). `gpu`: workgroup-memory tiles and barriers, written
+ * for real GPUs. `software`: no barriers and no workgroup memory, one invocation per row or per 4×4
+ * block, for CPU adapters (SwiftShader charges ~0.2 ms per workgroup of any shader with a barrier,
+ * which made the tiled kernels 8–13× slower there than the same work done barrier-free).
+ */
+export type KernelSet = 'gpu' | 'software';
+export type KernelChoice = 'auto' | KernelSet;
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['auto', 'gpu', 'software'];
+
 export interface CreateDeviceOptions {
+  /** Kernel set; 'auto' (default) picks `software` on a fallback/software adapter and `gpu` elsewhere. */
+  kernels?: KernelChoice;
   /** A GPU object to use instead of the environment's (e.g. from the `webgpu` package). */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
@@ -75,6 +87,8 @@ export class Gpu {
     readonly adapter: AdapterSummary,
     readonly features: ReadonlySet<OptionalFeature>,
     readonly limits: GrantedLimits,
+    /** The kernel set every launcher uses on this device, chosen once at creation. */
+    readonly kernels: KernelSet = 'gpu',
   ) {
     this.pipelines = new PipelineCache(device, features);
     this.readback = new Readback(this);
@@ -132,7 +146,7 @@ export class Gpu {
     const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
     return (
       `${this.adapter.name} (${this.adapter.description || this.adapter.device || 'no description'})` +
-      `${this.adapter.isSoftware ? ' [software]' : ''}; features: ${f}; ` +
+      `${this.adapter.isSoftware ? ' [software]' : ''}; kernels: ${this.kernels}; features: ${f}; ` +
       `max binding ${mib(this.limits.maxStorageBufferBindingSize)}, max buffer ${mib(this.limits.maxBufferSize)}, ` +
       `workgroup storage ${this.limits.maxComputeWorkgroupStorageSize} B`
     );
@@ -176,6 +190,12 @@ function summarize(info: GPUAdapterInfo): AdapterSummary {
   };
 }
 
+/** The kernel set for a choice: 'auto' follows the adapter (software adapters get the software set). */
+export function chooseKernels(choice: KernelChoice, softwareAdapter: boolean): KernelSet {
+  if (!KERNEL_CHOICES.includes(choice)) throw new EntrotuneError(`unknown kernel set "${choice}"`, `use one of ${KERNEL_CHOICES.join(', ')}`);
+  return choice === 'auto' ? (softwareAdapter ? 'software' : 'gpu') : choice;
+}
+
 /** Create the device with the adapter's own limits and the optional features it has. */
 export async function createDevice(options: CreateDeviceOptions = {}): Promise<Gpu> {
   const gpu = options.gpu ?? (await environmentGpu());
@@ -212,7 +232,9 @@ export async function createDevice(options: CreateDeviceOptions = {}): Promise<G
     minStorageBufferOffsetAlignment: L.minStorageBufferOffsetAlignment,
     minUniformBufferOffsetAlignment: L.minUniformBufferOffsetAlignment,
   };
-  const result = new Gpu(device, summarize(adapter.info), new Set(features), limits);
+  const summary = summarize(adapter.info);
+  const kernels = chooseKernels(options.kernels ?? 'auto', summary.isSoftware || !!(adapter.info as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  const result = new Gpu(device, summary, new Set(features), limits, kernels);
 
   // The two global handlers, installed here and nowhere else.
   device.lost.then((info) => {

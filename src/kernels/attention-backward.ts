@@ -6,7 +6,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { needElements, needPositive } from './check';
+import { entryFor, gridSoftware, needElements, needPositive } from './check';
 
 export interface AttentionBackwardSizes {
   B: number;
@@ -35,8 +35,11 @@ export async function attentionBackward(
   for (const t of [D, lse]) needElements('attention_backward', t, B * NH * T);
   const params = [['u32', T], ['u32', NH], ['u32', NKV], ['u32', HS], ['f32', 1 / Math.sqrt(HS)]] as const;
   const key = { shader: 'attention_backward' };
+  // GPU set: a workgroup per row; software set: an invocation per row, 64 to a workgroup.
+  const rows = (heads: number): [number, number, number] =>
+    gpu.kernels === 'software' ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, T * heads), B] : [T, heads, B];
   return [
-    await makeDispatch(gpu, { ...key, entry: 'attention_backward_dq' }, [dq, D, dy, y, lse, q, k, v], params, [T, NH, B]),
-    await makeDispatch(gpu, { ...key, entry: 'attention_backward_dkv' }, [dk, dv, dy, D, lse, q, k, v], params, [T, NKV, B]),
+    await makeDispatch(gpu, { ...key, entry: entryFor(gpu, 'attention_backward_dq') }, [dq, D, dy, y, lse, q, k, v], params, rows(NH)),
+    await makeDispatch(gpu, { ...key, entry: entryFor(gpu, 'attention_backward_dkv') }, [dk, dv, dy, D, lse, q, k, v], params, rows(NKV)),
   ];
 }

@@ -3,6 +3,7 @@
 // clamp silently).
 
 import { ShapeError } from '../errors';
+import type { Gpu } from '../gpu/device';
 import { BYTES_PER_ELEMENT, type Tensor } from '../gpu/tensor';
 
 export function needElements(kernel: string, t: Tensor, elements: number): void {
@@ -27,4 +28,19 @@ export function grid1d(maxPerDimension: number, n: number): [number] {
 export function gridPerItem(maxPerDimension: number, n: number): [number, number] {
   const x = Math.min(n, maxPerDimension);
   return [Math.max(1, x), Math.max(1, ceilDiv(n, maxPerDimension))];
+}
+
+/**
+ * Workgroups of 64 for the software set's one-invocation-per-item kernels: x·y·64 ≥ n, folded into y
+ * when x would exceed the limit (the shader's item index is gid.x + gid.y·nwg.x·64).
+ */
+export function gridSoftware(maxPerDimension: number, n: number): [number, number] {
+  const groups = Math.max(1, ceilDiv(n, 64));
+  const x = Math.min(groups, maxPerDimension);
+  return [x, ceilDiv(groups, x)];
+}
+
+/** Entry point of a kernel in the device's set: the software twin of `name` is `name_sw`. */
+export function entryFor(gpu: Gpu, name: string): string {
+  return gpu.kernels === 'software' ? `${name}_sw` : name;
 }

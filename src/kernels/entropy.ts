@@ -4,14 +4,16 @@
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { ceilDiv, needElements, needPositive } from './check';
+import { ceilDiv, entryFor, needElements, needPositive } from './check';
 
 /** stats [P, 4] = (entropy in nats, log-sum-exp, argmax, max) of each row of logits [P, V]. */
 export async function entropyForward(gpu: Gpu, stats: Tensor, logits: Tensor, P: number, V: number): Promise<Dispatch> {
   needPositive('entropy_forward', { P, V });
   needElements('entropy_forward', stats, P * 4);
   needElements('entropy_forward', logits, P * V);
-  return makeDispatch(gpu, { shader: 'entropy', entry: 'entropy_forward' }, [stats, logits], [['u32', P], ['u32', V], ['u32', 0]], [P]);
+  // GPU set: a 256-wide workgroup per row; software set: an invocation per row.
+  const grid = gpu.kernels === 'software' ? [ceilDiv(P, 64)] as const : [P] as const;
+  return makeDispatch(gpu, { shader: 'entropy', entry: entryFor(gpu, 'entropy_forward') }, [stats, logits], [['u32', P], ['u32', V], ['u32', 0]], grid);
 }
 
 /** picked [P, J] = logits[p, ids[j]] */

@@ -5,7 +5,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { grid1d, gridPerItem, needElements, needPositive } from './check';
+import { entryFor, grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
 
 const max = (gpu: Gpu) => gpu.limits.maxComputeWorkgroupsPerDimension;
 
@@ -16,7 +16,17 @@ export async function rmsnormForward(gpu: Gpu, y: Tensor, rstd: Tensor, x: Tenso
   needElements('rmsnorm_forward', x, R * W);
   needElements('rmsnorm_forward', rstd, R);
   needElements('rmsnorm_forward', w, W);
-  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_forward', constants: { WG: rowThreads(W) } }, [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], gridPerItem(max(gpu), R));
+  return makeDispatch(gpu, rmsnormKey(gpu, 'rmsnorm_forward', W), [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], rowGrid(gpu, R));
+}
+
+/** GPU set: a workgroup of rowThreads(W) per row; software set: an invocation per row. */
+function rmsnormKey(gpu: Gpu, entry: string, W: number) {
+  return gpu.kernels === 'software' ? { shader: 'rmsnorm', entry: `${entry}_sw` } : { shader: 'rmsnorm', entry, constants: { WG: rowThreads(W) } };
+}
+
+/** Workgroups for R rows: one workgroup per row (GPU set) or one invocation per row (software set). */
+export function rowGrid(gpu: Gpu, R: number): [number, number] {
+  return gpu.kernels === 'software' ? gridSoftware(max(gpu), R) : gridPerItem(max(gpu), R);
 }
 
 /** Threads per row for rmsnorm: about one per two elements, a power of two in [32, 256]. */
@@ -30,7 +40,7 @@ export async function rmsnormBackward(gpu: Gpu, dx: Tensor, dy: Tensor, x: Tenso
   for (const t of [dx, dy, x]) needElements('rmsnorm_backward', t, R * W);
   needElements('rmsnorm_backward', w, W);
   needElements('rmsnorm_backward', rstd, R);
-  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward', constants: { WG: rowThreads(W) } }, [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], gridPerItem(max(gpu), R));
+  return makeDispatch(gpu, rmsnormKey(gpu, 'rmsnorm_backward', W), [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], rowGrid(gpu, R));
 }
 
 /** dw[W] += Σ_r dy·x·rstd (the norm's own weight; full fine-tuning). */
@@ -113,7 +123,9 @@ export async function attentionForward(gpu: Gpu, y: Tensor, lse: Tensor, q: Tens
   needElements('attention_forward', k, B * S * NKV * HS);
   needElements('attention_forward', v, B * S * NKV * HS);
   const params = [['u32', Tq], ['u32', S], ['u32', NH], ['u32', NKV], ['u32', HS], ['u32', pos0], ['f32', 1 / Math.sqrt(HS)]] as const;
-  return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward' }, [y, lse, q, k, v], params, [Tq, NH, B]);
+  // GPU set: a workgroup per (query, head); software set: an invocation per (query, head).
+  const grid: [number, number, number] = gpu.kernels === 'software' ? [...gridSoftware(max(gpu), Tq * NH), B] : [Tq, NH, B];
+  return makeDispatch(gpu, { shader: 'attention', entry: entryFor(gpu, 'attention_forward') }, [y, lse, q, k, v], params, grid);
 }
 
 /** out[r,:] = x[idx[r],:] for r < R */

@@ -18,7 +18,8 @@ import type { Gpu } from '../gpu/device';
 import { matmulBackwardWeight } from './matmul';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { grid1d, gridPerItem, needElements, needPositive } from './check';
+import { entryFor, grid1d, needElements, needPositive } from './check';
+import { rowGrid } from './layers';
 import { linearBackwardInput, linearForwardRows, type QWeight } from './qweight';
 
 /** Target of a row without loss (prompt tokens, padding). PyTorch's −100 maps to this on the CPU. */
@@ -33,7 +34,7 @@ export async function ceStats(gpu: Gpu, stats: Tensor, logits: Tensor, targets: 
   needElements('ce_stats', stats, N * 4);
   needElements('ce_stats', logits, N * Vc);
   needElements('ce_stats', targets, N);
-  return makeDispatch(gpu, { shader: 'crossentropy', entry: 'ce_stats' }, [stats, logits, targets], [['u32', N], ['u32', Vc], ['u32', v0]], gridPerItem(gpu.limits.maxComputeWorkgroupsPerDimension, N));
+  return makeDispatch(gpu, { shader: 'crossentropy', entry: entryFor(gpu, 'ce_stats') }, [stats, logits, targets], [['u32', N], ['u32', Vc], ['u32', v0]], rowGrid(gpu, N));
 }
 
 /**

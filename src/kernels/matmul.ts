@@ -4,7 +4,7 @@
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { ceilDiv, needElements, needPositive } from './check';
+import { ceilDiv, entryFor, gridSoftware, needElements, needPositive } from './check';
 
 export interface MatmulOptions {
   /** Independent products along z; each operand advances by its own whole matrix. */
@@ -35,7 +35,11 @@ async function launch(
     ['f32', o.alpha ?? 1],
     ['u32', aSize], ['u32', bSize], ['u32', R * S],
   ] as const;
-  return makeDispatch(gpu, { shader: 'matmul', entry }, [C, A, B], params, [ceilDiv(S, TILE), ceilDiv(R, TILE), batch]);
+  // GPU set: one 64×64 tile per workgroup; software set: one 4×4 block per invocation.
+  const grid: [number, number, number] = gpu.kernels === 'software'
+    ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(R, 4) * ceilDiv(S, 4)), batch]
+    : [ceilDiv(S, TILE), ceilDiv(R, TILE), batch];
+  return makeDispatch(gpu, { shader: 'matmul', entry: entryFor(gpu, entry) }, [C, A, B], params, grid);
 }
 
 /** Y[M,N] = X[M,K] · W[N,K]ᵀ */

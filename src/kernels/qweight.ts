@@ -9,7 +9,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { ceilDiv, grid1d, gridPerItem, needElements, needPositive } from './check';
+import { ceilDiv, entryFor, grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
 
 export type Quant = 'nf4' | 'int8' | 'none';
 export type Bits = 4 | 8 | 32;
@@ -113,6 +113,12 @@ export async function quantizeBlocks(gpu: Gpu, codes: Tensor, scale: Tensor, err
   );
 }
 
+/** Workgroups for an [M, cols] output: 64×64 tiles (GPU set) or 4×4 blocks per invocation (software set). */
+function linearGrid(gpu: Gpu, M: number, cols: number): [number, number, number] {
+  if (gpu.kernels === 'software') return [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(M, 4) * ceilDiv(cols, 4)), 1];
+  return [ceilDiv(cols, 64), ceilDiv(M, 64), 1];
+}
+
 export interface LinearOptions {
   /** Row stride of Y (default N): the lm_head writes a chunk of a wider logits row. */
   ldy?: number;
@@ -132,15 +138,17 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
   if (W.bias && W.chunks.length > 1) throw new ShapeError(`linear_forward: ${W.name} has a bias and several chunks`);
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
+  const software = gpu.kernels === 'software';
   for (const c of W.chunks) {
-    const params = [['u32', M], ['u32', c.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + c.row0], ['u32', o.accumulate ? 1 : 0]] as const;
+    // The software entry reads RowParams (w_row0 = 0 here); the tiled one the shorter Params.
+    const params = [['u32', M], ['u32', c.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + c.row0], ['u32', o.accumulate ? 1 : 0], ...(software ? [['u32', 0] as const] : [])] as const;
     out.push(
       await makeDispatch(
         gpu,
-        { shader: 'linear', entry: 'linear_forward', constants: { BITS: bits, HAS_BIAS: W.bias ? 1 : 0 } },
+        { shader: 'linear', entry: entryFor(gpu, 'linear_forward'), constants: { BITS: bits, HAS_BIAS: W.bias ? 1 : 0 } },
         [Y, X, c.words, c.scale ?? dummy, tableFor(gpu, bits), W.bias ?? dummy],
         params,
-        [ceilDiv(c.rows, 64), ceilDiv(M, 64), 1],
+        linearGrid(gpu, M, c.rows),
       ),
     );
   }
@@ -223,14 +231,16 @@ export async function linearForwardRows(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeig
   if (W.bias) throw new ShapeError(`linear_forward_rows: ${W.name} has a bias; use linearForward`);
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
+  // The software set has one forward entry for whole weights and row ranges (no bias: the dummy).
+  const software = gpu.kernels === 'software';
   for (const piece of rowPieces(W, row0, rows)) {
     out.push(
       await makeDispatch(
         gpu,
-        { shader: 'linear', entry: 'linear_forward_rows', constants: { BITS: bits } },
-        [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits)],
+        { shader: 'linear', entry: software ? 'linear_forward_sw' : 'linear_forward_rows', constants: { BITS: bits } },
+        [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), ...(software ? [dummy] : [])],
         rowParams(M, K, piece, ldy, yCol0, o.accumulate ?? false),
-        [ceilDiv(piece.rows, 64), ceilDiv(M, 64), 1],
+        linearGrid(gpu, M, piece.rows),
       ),
     );
   }
@@ -259,10 +269,10 @@ export async function linearBackwardInput(gpu: Gpu, dX: Tensor, dY: Tensor, W: Q
     out.push(
       await makeDispatch(
         gpu,
-        { shader: 'linear', entry: 'linear_backward_input', constants: { BITS: bits } },
+        { shader: 'linear', entry: entryFor(gpu, 'linear_backward_input'), constants: { BITS: bits } },
         [dX, dY, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits)],
         rowParams(M, K, piece, ldy, yCol0, out.length > 0 || (o.accumulate ?? false)),
-        [ceilDiv(K, 64), ceilDiv(M, 64), 1],
+        linearGrid(gpu, M, K),
       ),
     );
   }

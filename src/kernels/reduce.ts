@@ -3,7 +3,7 @@
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { ceilDiv, needElements, needPositive } from './check';
+import { ceilDiv, entryFor, needElements, needPositive } from './check';
 
 /** Workgroups of the first pass: enough to fill a GPU, and at most 256 so one workgroup finishes. */
 const MAX_PARTIALS = 256;
@@ -18,14 +18,18 @@ export async function reduceForward(gpu: Gpu, out: Tensor, partials: Tensor, x: 
   needPositive('reduce', { n });
   needElements('reduce', x, n);
   needElements('reduce', out, 1);
-  const groups = Math.min(MAX_PARTIALS, ceilDiv(n, 1024));
-  needElements('reduce', partials, groups);
-  const first = await makeDispatch(gpu, { shader: 'reduce', entry: op === 'sum' ? 'reduce_sum' : 'reduce_sumsq' }, [partials, x], [['u32', n]], [groups]);
+  // GPU set: G ≤ 256 workgroups of 256 leave G partials, one workgroup sums them. Software set: 4
+  // workgroups of 64 invocations leave 256 strided partials, one invocation sums them (no barriers).
+  const software = gpu.kernels === 'software';
+  const groups = software ? 4 : Math.min(MAX_PARTIALS, ceilDiv(n, 1024));
+  const partialCount = software ? 256 : groups;
+  needElements('reduce', partials, partialCount);
+  const first = await makeDispatch(gpu, { shader: 'reduce', entry: entryFor(gpu, op === 'sum' ? 'reduce_sum' : 'reduce_sumsq') }, [partials, x], [['u32', n]], [groups]);
   const second = await makeDispatch(
     gpu,
-    { shader: 'reduce', entry: 'reduce_sum', constants: { FINAL_SQRT: op === 'norm' ? 1 : 0 } },
+    { shader: 'reduce', entry: software ? 'reduce_final_sw' : 'reduce_sum', constants: { FINAL_SQRT: op === 'norm' ? 1 : 0 } },
     [out, partials],
-    [['u32', groups]],
+    [['u32', partialCount]],
     [1],
   );
   return [first, second];

@@ -297,6 +297,11 @@ export class LoraTrainPlan {
     record(encoder, this.dispatches);
   }
 
+  /** The step's launches in recording order (profiling). */
+  get dispatchList(): readonly Dispatch[] {
+    return this.dispatches;
+  }
+
   destroy(): void {
     for (const d of this.dispatches) releaseDispatch(this.gpu, d);
     this.dispatches = [];

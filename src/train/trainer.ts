@@ -276,6 +276,29 @@ export class Trainer {
   async accumulate(batch: TrainBatch): Promise<number> {
     const gpu = this.model.gpu;
     gpu.assertAlive();
+    const { plan, trained } = await this.load(batch);
+    const enc = gpu.device.createCommandEncoder({ label: 'train step' });
+    plan.record(enc);
+    gpu.device.queue.submit([enc.finish()]);
+    const [loss] = await gpu.read(plan.loss);
+    this.micro++;
+    this.pendingTokens += trained;
+    this.pendingLoss.push(loss);
+    return loss;
+  }
+
+  /**
+   * Every launch of one training step on `batch`, in order: the micro-batch's forward and backward,
+   * the gradient norm and the optimiser (for profiling: `npm run bench` times each one). The batch is
+   * written to the plan; nothing is recorded or run.
+   */
+  async stepDispatches(batch: TrainBatch): Promise<readonly Dispatch[]> {
+    const { plan } = await this.load(batch);
+    return [...plan.dispatchList, ...this.normScratch!.dispatches, ...this.adam.map((a) => a.d)];
+  }
+
+  /** The plan for a batch's padded shape, with the batch written into it; `trained` = positions with a target. */
+  private async load(batch: TrainBatch): Promise<{ plan: LoraTrainPlan; trained: number }> {
     const { B, T, ids, rows, targets } = this.prepare(batch);
     // Round T and N up so similar batches share a plan; padded rows repeat row 0 with an ignored target.
     const Tp = Math.ceil(T / 16) * 16 <= this.model.contextLength ? Math.ceil(T / 16) * 16 : T;
@@ -290,14 +313,7 @@ export class Trainer {
     const plan = await this.plan(B, Tp, Np);
     plan.write(idsP, rowsP, targetsP);
     plan.setDropoutSeed((this.config.seed * 1_000_003 + this.dropoutTick++) >>> 0);
-    const enc = gpu.device.createCommandEncoder({ label: 'train step' });
-    plan.record(enc);
-    gpu.device.queue.submit([enc.finish()]);
-    const [loss] = await gpu.read(plan.loss);
-    this.micro++;
-    this.pendingTokens += rows.length;
-    this.pendingLoss.push(loss);
-    return loss;
+    return { plan, trained: rows.length };
   }
 
   /** Zero the gradient buffers (done after each optimiser step). */

@@ -2,15 +2,19 @@
 // outputs (NaN everywhere, so an element the kernel forgot to write fails the comparison).
 
 import { afterAll } from 'vitest';
-import { createDevice, type Gpu } from '../../src/gpu/device';
+import { createDevice, type Gpu, type KernelChoice } from '../../src/gpu/device';
 import { run, type Dispatch, releaseDispatch } from '../../src/gpu/dispatch';
 import type { Tensor } from '../../src/gpu/tensor';
 
 let shared: Promise<Gpu> | null = null;
 
+/** The kernel set under test: vitest's projects run the kernel and fixture suites once per set
+ *  (ENTROTUNE_KERNELS=gpu|software, see vite.config.ts); everything else gets the adapter's own. */
+export const KERNELS = (process.env.ENTROTUNE_KERNELS ?? 'auto') as KernelChoice;
+
 export function getGpu(): Promise<Gpu> {
   if (!shared) {
-    shared = createDevice();
+    shared = createDevice({ kernels: KERNELS });
     afterAll(async () => {
       const gpu = await shared!;
       expectNoUncapturedErrors(gpu);

@@ -1,0 +1,77 @@
+// Where a training step's time goes, per kernel. With `timestamp-query` every dispatch gets its own
+// compute pass with begin/end timestamps, all in one submission (the GPU's own clock). Without it
+// (SwiftShader) each dispatch is submitted on its own and timed on the host, repeated until it has
+// run for a while: the submit overhead is then shared out evenly, which is fair for a ranking.
+
+import type { Gpu } from '../../src/gpu/device';
+import { record, type Dispatch } from '../../src/gpu/dispatch';
+
+export interface KernelShare {
+  /** shader:entry */
+  kernel: string;
+  seconds: number;
+  share: number;
+  launches: number;
+}
+
+/** Seconds per dispatch, in order. */
+export async function timeEach(gpu: Gpu, dispatches: readonly Dispatch[], minMs = 60): Promise<{ seconds: number[]; source: 'timestamp-query' | 'host timer' }> {
+  if (gpu.has('timestamp-query')) return { seconds: await timestamps(gpu, dispatches), source: 'timestamp-query' };
+  const seconds: number[] = [];
+  for (const d of dispatches) {
+    let reps = 1;
+    for (;;) {
+      const enc = gpu.device.createCommandEncoder();
+      record(enc, new Array(reps).fill(d));
+      const t0 = performance.now();
+      gpu.device.queue.submit([enc.finish()]);
+      await gpu.device.queue.onSubmittedWorkDone();
+      const ms = performance.now() - t0;
+      if (ms >= minMs || reps >= 256) {
+        seconds.push(ms / 1000 / reps);
+        break;
+      }
+      reps = Math.min(256, reps * 4);
+    }
+  }
+  return { seconds, source: 'host timer' };
+}
+
+async function timestamps(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<number[]> {
+  const n = dispatches.length * 2;
+  const querySet = gpu.device.createQuerySet({ type: 'timestamp', count: n });
+  const resolve = gpu.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = gpu.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = gpu.device.createCommandEncoder();
+  dispatches.forEach((d, i) => {
+    const pass = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.workgroups);
+    pass.end();
+  });
+  enc.resolveQuerySet(querySet, 0, n, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, n * 8);
+  gpu.device.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const ns = new BigInt64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const b of [resolve, read]) b.destroy();
+  querySet.destroy();
+  return dispatches.map((_, i) => Math.max(0, Number(ns[2 * i + 1] - ns[2 * i])) / 1e9);
+}
+
+/** Seconds per kernel (shader:entry), largest first, with its share of the total. */
+export function byKernel(dispatches: readonly Dispatch[], seconds: readonly number[]): KernelShare[] {
+  const sum = new Map<string, { seconds: number; launches: number }>();
+  dispatches.forEach((d, i) => {
+    const e = sum.get(d.label) ?? { seconds: 0, launches: 0 };
+    e.seconds += seconds[i];
+    e.launches++;
+    sum.set(d.label, e);
+  });
+  const total = seconds.reduce((a, b) => a + b, 0);
+  return [...sum.entries()]
+    .map(([kernel, e]) => ({ kernel, seconds: e.seconds, share: total > 0 ? e.seconds / total : 0, launches: e.launches }))
+    .sort((a, b) => b.seconds - a.seconds);
+}
