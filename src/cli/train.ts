@@ -70,7 +70,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     checkpointEvery: num(a['checkpoint-every'], 'checkpoint-every', 50, int),
     sink, resume: true, baseModel: a.model,
     onLog: (t) => process.stderr.write(`${t}\n`),
-    onProgress: (p) => line(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(3)} ${p.tokensPerSecond.toFixed(1)} trained tok/s GPU ${formatBytes(p.gpuBytes)} ETA ${p.eta.toFixed(0)} s`, p.step === p.totalSteps),
+    onProgress: (p) => line(`step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} |g| ${p.gradNorm.toFixed(3)} tokens/s: ${p.processedTokensPerSecond.toFixed(0)} processed (prompt + target), ${p.tokensPerSecond.toFixed(0)} trained (target) | GPU ${formatBytes(p.gpuBytes)} ETA ${p.eta.toFixed(0)} s`, p.step === p.totalSteps),
   });
   const what = a.full ? 'weights in model.safetensors' : 'adapter_model.safetensors + adapter_config.json';
   console.log(`trained ${losses.length} steps: loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)}; ${what} in ${a.out}`);
