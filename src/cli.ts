@@ -1,7 +1,7 @@
 // entrotune's command line. Each command prints progress on stderr as it goes and exits non-zero
 // with the error's message (and its HINT) on failure.
 
-import { createDevice } from './gpu/device';
+import { cliDevice, takeKernelsOption } from './cli/args';
 import { EntrotuneError } from './errors';
 import { generateCommand, GENERATE_USAGE } from './cli/generate';
 import { planCommand, PLAN_USAGE } from './cli/plan';
@@ -21,11 +21,14 @@ commands:
   pipeline    ${PIPELINE_USAGE.replace(/\n/g, '\n              ')}
   eval        ${EVAL_USAGE.replace(/\n/g, '\n              ')}
   plan        ${PLAN_USAGE}
-  device      print the WebGPU adapter, its limits and features
-  help        this text`;
+  device      print the WebGPU adapter, its limits and features, and the kernel set
+  help        this text
+
+every command that uses the GPU takes --kernels auto|gpu|software (default auto: the barrier-free
+software set on CPU adapters such as SwiftShader, the tiled GPU set elsewhere)`;
 
 async function main(argv: string[]): Promise<void> {
-  const [command = 'help', ...rest] = argv;
+  const [command = 'help', ...rest] = takeKernelsOption(argv);
   switch (command) {
     case 'demo':
       return demoCommand(rest);
@@ -42,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
     case 'plan':
       return planCommand(rest);
     case 'device': {
-      const gpu = await createDevice();
+      const gpu = await cliDevice();
       console.log(gpu.describe());
       gpu.destroy();
       return;

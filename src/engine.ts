@@ -17,7 +17,7 @@ import { parseDataset, fetchHfDatasetRows, toJsonl, type InvalidRow, type Parsed
 import type { PromptTemplate } from './data/prompts';
 import { ArithmeticTeacher } from './demo/teacher';
 import { EntrotuneError } from './errors';
-import { createDevice, type Gpu } from './gpu/device';
+import { createDevice, type Gpu, type KernelSet } from './gpu/device';
 import { loadModel, type LoadModelOptions } from './index';
 import type { Quant } from './kernels/qweight';
 import type { GenerateResult, Model } from './model/model';
@@ -47,6 +47,8 @@ export interface DeviceInfo {
   description: string;
   adapter: string;
   isSoftware: boolean;
+  /** The kernel set the launchers use on this device ('software' on CPU adapters). */
+  kernels: KernelSet;
   features: string[];
   limits: Record<string, number>;
 }
@@ -376,7 +378,7 @@ export class LocalEngine implements Engine {
 
   async device(): Promise<DeviceInfo> {
     const g = await this.getGpu();
-    return { description: g.describe(), adapter: g.adapter.name, isSoftware: g.adapter.isSoftware, features: [...g.features], limits: { ...g.limits } };
+    return { description: g.describe(), adapter: g.adapter.name, isSoftware: g.adapter.isSoftware, kernels: g.kernels, features: [...g.features], limits: { ...g.limits } };
   }
 
   async planInference(config: unknown, quant: Quant, batch: number, seqLen: number): Promise<MemoryPlan> {

@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDataset, type Question } from '../data/dataset';
 import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { EntrotuneError } from '../errors';
+import { createDevice, KERNEL_CHOICES, type Gpu, type KernelChoice } from '../gpu/device';
 import { formatBytes } from '../gpu/memory';
 import type { Quant } from '../kernels/qweight';
 
@@ -62,4 +63,31 @@ export function promptStyle(v: string | undefined): LabelStyle {
   const style = (v ?? 'letters') as LabelStyle;
   if (!(style in PROMPTS)) throw new EntrotuneError(`--prompt must be letters or numbers, got "${v}"`);
   return style;
+}
+
+let kernels: KernelChoice = 'auto';
+
+/**
+ * Take the global `--kernels auto|gpu|software` out of argv (any position, any command) and keep it
+ * for cliDevice(). Returns the other arguments.
+ */
+export function takeKernelsOption(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const inline = a.startsWith('--kernels=') ? a.slice('--kernels='.length) : null;
+    if (a !== '--kernels' && inline === null) {
+      out.push(a);
+      continue;
+    }
+    const v = inline ?? argv[++i];
+    if (!KERNEL_CHOICES.includes(v as KernelChoice)) throw new EntrotuneError(`--kernels must be ${KERNEL_CHOICES.join(', ')}, got "${v ?? ''}"`, 'auto picks the software set on CPU adapters and the GPU set elsewhere');
+    kernels = v as KernelChoice;
+  }
+  return out;
+}
+
+/** The WebGPU device for a CLI command, with the kernel set chosen by --kernels (default auto). */
+export function cliDevice(): Promise<Gpu> {
+  return createDevice({ kernels });
 }

@@ -11,7 +11,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EntrotuneError } from '../errors';
-import { createDevice } from '../gpu/device';
 import { loadModel } from '../index';
 import type { Model } from '../model/model';
 import { runPipeline, type PipelineEvent } from '../pipeline/pipeline';
@@ -22,7 +21,7 @@ import { DEMO_PROMPT } from '../demo/formats';
 import { ArithmeticTeacher } from '../demo/teacher';
 import { makeSplits, worldToJsonl } from '../demo/world';
 import { DEMO_MODEL_DIR, DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoMode, type DemoSettings, type DemoSize } from '../demo/settings';
-import { num, parse, progressLine } from './args';
+import { num, parse, progressLine, cliDevice } from './args';
 import { pipelineProgress } from './pipeline';
 
 export const DEMO_USAGE = `entrotune demo [--quick] [--seeds 0,1,2 | --seed 0] [--lora] [--train-tokens N] [--train N] [--test N]
@@ -146,7 +145,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const t0 = performance.now();
   process.stderr.write(`offline demo (${size}, ${mode === 'full' ? 'full fine-tuning' : 'LoRA'}): ${cfg.train} training and ${cfg.test} held-out questions per seed, ${cfg.trainTokens} training tokens per method, seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}\n`);
   if (!cfg.showsEffect) process.stderr.write(`--quick is ${SMOKE}\n`);
-  const gpu = await createDevice();
+  const gpu = await cliDevice();
   const model = await loadModel(gpu, { kind: 'dir', path: modelDir }, { quant: 'none' });
   process.stderr.write(`demo model: ${model.report.parameters.toLocaleString('en')} parameters, on ${gpu.adapter.name}\n`);
   const line = progressLine();

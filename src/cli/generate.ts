@@ -3,9 +3,8 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createDevice } from '../gpu/device';
 import { loadModel } from '../index';
-import { describeLoadProgress, num, parse, progressLine, quant } from './args';
+import { describeLoadProgress, num, parse, progressLine, quant, cliDevice } from './args';
 
 export const GENERATE_USAGE = `entrotune generate --model <folder|URL|hub repo[@revision]> --prompt "text"
   [--system "text"] [--no-chat] [--adapter <folder|URL|repo>] [--quant nf4|int8|none]
@@ -31,7 +30,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   }, GENERATE_USAGE);
   if (!a.model || a.prompt === undefined) throw new Error(`--model and --prompt are required\n${GENERATE_USAGE}`);
   const { nodeDirCache } = await import('../model/node-files');
-  const gpu = await createDevice();
+  const gpu = await cliDevice();
   const line = progressLine();
   const model = await loadModel(gpu, a.model, {
     quant: quant(a.quant),

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { splitTrainTest, type Question } from '../data/dataset';
 import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { EntrotuneError } from '../errors';
-import { createDevice } from '../gpu/device';
 import { formatBytes } from '../gpu/memory';
 import { loadModel } from '../index';
 import type { Model } from '../model/model';
@@ -21,7 +20,7 @@ import { httpTeacher, parseTeacherSpec } from '../teacher/http';
 import { ownTeacher } from '../teacher/own';
 import type { Teacher } from '../teacher/teacher';
 import { estimate, seconds } from '../util/format';
-import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
+import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions, cliDevice } from './args';
 import { defaultCacheDir } from './generate';
 import { pair } from './score';
 
@@ -115,7 +114,7 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
   process.stderr.write(`${train.length} training and ${test.length} held-out questions\n`);
 
   const { nodeDirCache } = await import('../model/node-files');
-  const gpu = await createDevice();
+  const gpu = await cliDevice();
   const line = progressLine();
   const load = (src: string) => loadModel(gpu, src, { quant: q, cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
   const teacher = await makeTeacher(a.teacher, { concurrency: num(a.concurrency, 'concurrency', 4, int), apiKeyEnv: a['api-key-env'] ?? 'OPENAI_API_KEY', style, load });
@@ -138,7 +137,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const style = promptStyle(a.prompt);
   const questions = await readQuestions(a.data);
   const { nodeDirCache } = await import('../model/node-files');
-  const gpu = await createDevice();
+  const gpu = await cliDevice();
   const line = progressLine();
   const model = await loadModel(gpu, a.model, { quant: quant(a.quant), adapter: a.adapter ? { kind: 'dir', path: a.adapter } : undefined, cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
   const records = await evaluate(model, questions, {

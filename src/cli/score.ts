@@ -3,7 +3,6 @@
 
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDevice } from '../gpu/device';
 import { loadModel } from '../index';
 import { toJsonl } from '../data/dataset';
 import { PROMPTS } from '../data/prompts';
@@ -11,7 +10,7 @@ import { scoreDataset, type ScoreRecord } from '../score/score';
 import { fileStore } from '../score/store';
 import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
 import { EntrotuneError } from '../errors';
-import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
+import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions, cliDevice } from './args';
 import { defaultCacheDir } from './generate';
 
 export const SCORE_USAGE = `entrotune score --model <folder|URL|repo> --data <file.jsonl|.json|.csv> --out <dir>
@@ -42,7 +41,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
 
   await mkdir(a.out, { recursive: true });
   const { nodeDirCache } = await import('../model/node-files');
-  const gpu = await createDevice();
+  const gpu = await cliDevice();
   const line = progressLine();
   const model = await loadModel(gpu, a.model, { quant: quant(a.quant), cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
   line(`${model.name} on ${gpu.adapter.name} (${model.report.quant})`, true);

@@ -3,7 +3,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createDevice } from '../gpu/device';
 import { loadModel } from '../index';
 import { parseDataset } from '../data/dataset';
 import { label, promptMessages, PROMPTS } from '../data/prompts';
@@ -13,7 +12,7 @@ import type { ChatMessage } from '../tokenizer/tokenizer';
 import { nodeDirSink } from '../train/checkpoint';
 import { chatExample, trainLoop, type TrainExample } from '../train/loop';
 import { Trainer } from '../train/trainer';
-import { describeLoadProgress, num, parse, progressLine, quant } from './args';
+import { describeLoadProgress, num, parse, progressLine, quant, cliDevice } from './args';
 import { defaultCacheDir } from './generate';
 
 export const TRAIN_USAGE = `entrotune train --model <folder|URL|repo> --data <train.jsonl> --out <dir>
@@ -34,7 +33,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const int = (n: number) => Number.isInteger(n) && n > 0;
 
   const { nodeDirCache } = await import('../model/node-files');
-  const gpu = await createDevice();
+  const gpu = await cliDevice();
   const line = progressLine();
   const model = await loadModel(gpu, a.model, { quant: quant(a.quant), cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
   line(`${model.name} on ${gpu.adapter.name} (${model.report.quant})`, true);

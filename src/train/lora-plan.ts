@@ -13,7 +13,7 @@ import { ShapeError } from '../errors';
 import { Arena, type TensorSpec } from '../gpu/arena';
 import type { Gpu } from '../gpu/device';
 import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
-import type { Tensor } from '../gpu/tensor';
+import { numel, type Tensor } from '../gpu/tensor';
 import { attentionBackward } from '../kernels/attention-backward';
 import { scaleForward } from '../kernels/elementwise';
 import { attentionForward, gatherRows, rmsnormBackward, rmsnormBackwardWeight, rmsnormForward, ropeBackward, ropeForward, scatterRowsIdx, swigluBackward, swigluForward } from '../kernels/layers';
@@ -46,7 +46,18 @@ export interface TrainShape {
 export const CE_CHUNK = 8192;
 
 /** Activations and gradients one plan allocates (the planner uses the same list). */
-export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0): TensorSpec[] {
+/** Bytes that keeping every layer's activations adds to a plan (over recomputing them per layer). */
+export function keepLayersExtraBytes(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0): number {
+  const bytes = (specs: TensorSpec[]) => specs.reduce((sum, x) => sum + numel(x.shape) * 4, 0);
+  return bytes(trainActivationSpecs(cfg, s, r, dropout, true)) - bytes(trainActivationSpecs(cfg, s, r, dropout, false));
+}
+
+/** Name of a saved activation: one shared set when recomputing, `name@layer` when every layer keeps its own. */
+export function savedName(name: string, l: number, keepLayers: boolean): string {
+  return keepLayers ? `${name}@${l}` : name;
+}
+
+export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0, keepLayers = false): TensorSpec[] {
   const { C, I, NH, NKV, HS, L, V } = cfg;
   const BT = s.B * s.T;
   const specs: TensorSpec[] = [
@@ -55,8 +66,9 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number,
     { name: 'targets', shape: [s.N], dtype: 'u32' },
   ];
   for (let l = 0; l <= L; l++) specs.push({ name: `x${l}`, shape: [BT, C] }); // residual entering layer l (x_L: final)
-  specs.push(
-    // one layer's recomputed activations
+  // What the backward pass of a layer reads: one set, recomputed per layer (keepLayers false), or
+  // one set per layer kept from the forward pass (keepLayers true: no recomputation).
+  const saved: TensorSpec[] = [
     { name: 'h1', shape: [BT, C] }, { name: 'rstd1', shape: [BT] },
     { name: 'q', shape: [BT, NH * HS] }, { name: 'k', shape: [BT, NKV * HS] }, { name: 'v', shape: [BT, NKV * HS] },
     { name: 'qr', shape: [BT, NH * HS] }, { name: 'kr', shape: [BT, NKV * HS] }, // after q/k norm and RoPE
@@ -64,6 +76,10 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number,
     { name: 'att', shape: [BT, NH * HS] }, { name: 'lse', shape: [s.B * NH * s.T] },
     { name: 'xmid', shape: [BT, C] }, { name: 'h2', shape: [BT, C] }, { name: 'rstd2', shape: [BT] },
     { name: 'gate', shape: [BT, I] }, { name: 'up', shape: [BT, I] }, { name: 'act', shape: [BT, I] },
+  ];
+  if (r) for (const t of LORA_TARGETS) saved.push({ name: `u_${t}`, shape: [BT, r] });
+  for (let l = 0; l < (keepLayers ? L : 1); l++) specs.push(...saved.map((x) => ({ ...x, name: savedName(x.name, l, keepLayers) })));
+  specs.push(
     // gradients
     { name: 'dx', shape: [BT, C] }, { name: 'dh', shape: [BT, C] },
     { name: 'dact', shape: [BT, I] }, { name: 'dgate', shape: [BT, I] }, { name: 'dup', shape: [BT, I] },
@@ -77,7 +93,6 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number,
   );
   specs.push({ name: 'ones', shape: [BT] }, { name: 'emb_uniq', shape: [BT], dtype: 'u32' }, { name: 'emb_off', shape: [BT + 1], dtype: 'u32' }, { name: 'emb_pos', shape: [BT], dtype: 'u32' });
   if (r) {
-    for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']) specs.push({ name: `u_${t}`, shape: [BT, r] });
     specs.push({ name: 'du', shape: [BT, r] });
     if (dropout > 0) {
       const widest = Math.max(C, I, NH * HS);
@@ -103,14 +118,17 @@ export class LoraTrainPlan {
     readonly acts: Arena,
   ) {}
 
-  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights | null, grads: LoraWeights | null, rope: Tensor, shape: TrainShape, full: FullGrads | null = null, dropout = 0): Promise<LoraTrainPlan> {
+  static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights | null, grads: LoraWeights | null, rope: Tensor, shape: TrainShape, full: FullGrads | null = null, dropout = 0, keepLayers = false): Promise<LoraTrainPlan> {
     const { C, I, NH, NKV, HS, L, eps } = cfg;
     const { B, T, N } = shape;
     const BT = B * T;
     const r = lora?.r ?? 0;
-    const acts = Arena.create(gpu, `training ${B}×${T}`, trainActivationSpecs(cfg, shape, r, dropout), 'activations');
+    const acts = Arena.create(gpu, `training ${B}×${T}`, trainActivationSpecs(cfg, shape, r, dropout, keepLayers), 'activations');
     const plan = new LoraTrainPlan(gpu, cfg, shape, acts);
     const a = (n: string) => acts.get(n);
+    // A layer's saved activations: shared and recomputed in the backward pass, or kept per layer.
+    const keep = keepLayers;
+    const sv = (l: number, n: string) => a(savedName(n, l, keep));
     const out = plan.dispatches;
     const add = (d: Dispatch | Dispatch[]) => out.push(...(Array.isArray(d) ? d : [d]));
     const pair = (l: number, t: LoraTarget): [LoraPair, LoraPair] | null => {
@@ -136,8 +154,8 @@ export class LoraTrainPlan {
       if (p) {
         const { out: Nn, in: K } = projectionShape(cfg, t);
         const xd = await dropped(l, t, x, K); //                                                dropout(x) (x when p = 0)
-        add(await matmulForward(gpu, a(`u_${t}`), xd, p[0].A, BT, r, K)); //                   u = dropout(x)·Aᵀ
-        add(await matmulForward(gpu, y, a(`u_${t}`), p[0].B, BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // y += s·u·Bᵀ
+        add(await matmulForward(gpu, sv(l, `u_${t}`), xd, p[0].A, BT, r, K)); //                   u = dropout(x)·Aᵀ
+        add(await matmulForward(gpu, y, sv(l, `u_${t}`), p[0].B, BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // y += s·u·Bᵀ
       }
     };
     // dx (=|+=) dy·W + LoRA: dB += s·dyᵀ·u, du = s·dy·B, dA += duᵀ·x, dx += du·A. Undoes `project`.
@@ -153,7 +171,7 @@ export class LoraTrainPlan {
       if (p) {
         const { out: Nn, in: K } = projectionShape(cfg, t);
         const [P, G] = p;
-        add(await matmulBackwardWeight(gpu, G.B, dy, a(`u_${t}`), BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // dB += s·dyᵀ·u
+        add(await matmulBackwardWeight(gpu, G.B, dy, sv(l, `u_${t}`), BT, Nn, r, { accumulate: true, alpha: lora!.scale })); // dB += s·dyᵀ·u
         add(await matmulBackwardInput(gpu, a('du'), dy, P.B, BT, Nn, r, { alpha: lora!.scale })); //                du = s·dy·B
         if (dropout > 0) {
           const xd = await dropped(l, t, x, K); //                                              the forward's mask, recomputed
@@ -172,33 +190,33 @@ export class LoraTrainPlan {
     // The forward of layer l from x{l}: everything the backward needs, in the layer scratch.
     const layerForward = async (l: number, xin: Tensor, xout: Tensor | null) => {
       const Lw = w.layers[l];
-      add(await rmsnormForward(gpu, a('h1'), a('rstd1'), xin, Lw.attnNorm, BT, C, eps)); //   h1 = norm(x)
-      await project(l, 'q_proj', a('q'), a('h1'), false); //                                   q = h1·Wqᵀ
-      await project(l, 'k_proj', a('k'), a('h1'), false); //                                   k = h1·Wkᵀ
-      await project(l, 'v_proj', a('v'), a('h1'), false); //                                   v = h1·Wvᵀ
+      add(await rmsnormForward(gpu, sv(l, 'h1'), sv(l, 'rstd1'), xin, Lw.attnNorm, BT, C, eps)); //   h1 = norm(x)
+      await project(l, 'q_proj', sv(l, 'q'), sv(l, 'h1'), false); //                                   q = h1·Wqᵀ
+      await project(l, 'k_proj', sv(l, 'k'), sv(l, 'h1'), false); //                                   k = h1·Wkᵀ
+      await project(l, 'v_proj', sv(l, 'v'), sv(l, 'h1'), false); //                                   v = h1·Wvᵀ
       if (Lw.qNorm && Lw.kNorm) {
-        add(await rmsnormForward(gpu, a('qr'), a('rstdq'), a('q'), Lw.qNorm, BT * NH, HS, eps)); // Qwen3 per-head norms
-        add(await rmsnormForward(gpu, a('kr'), a('rstdk'), a('k'), Lw.kNorm, BT * NKV, HS, eps));
+        add(await rmsnormForward(gpu, sv(l, 'qr'), sv(l, 'rstdq'), sv(l, 'q'), Lw.qNorm, BT * NH, HS, eps)); // Qwen3 per-head norms
+        add(await rmsnormForward(gpu, sv(l, 'kr'), sv(l, 'rstdk'), sv(l, 'k'), Lw.kNorm, BT * NKV, HS, eps));
       } else {
-        add(await scaleForward(gpu, a('qr'), a('q'), 1, BT * NH * HS)); //                      qr = q (RoPE works in place)
-        add(await scaleForward(gpu, a('kr'), a('k'), 1, BT * NKV * HS));
+        add(await scaleForward(gpu, sv(l, 'qr'), sv(l, 'q'), 1, BT * NH * HS)); //                      qr = q (RoPE works in place)
+        add(await scaleForward(gpu, sv(l, 'kr'), sv(l, 'k'), 1, BT * NKV * HS));
       }
-      add(await ropeForward(gpu, a('qr'), rope, BT, NH, HS, T)); //                             rotate
-      add(await ropeForward(gpu, a('kr'), rope, BT, NKV, HS, T));
-      add(await attentionForward(gpu, a('att'), a('lse'), a('qr'), a('kr'), a('v'), { B, Tq: T, S: T, NH, NKV, HS, pos0: 0 }));
-      add(await scaleForward(gpu, a('xmid'), xin, 1, BT * C)); //                               xmid = x
-      await project(l, 'o_proj', a('xmid'), a('att'), true); //                                xmid += att·Woᵀ
-      add(await rmsnormForward(gpu, a('h2'), a('rstd2'), a('xmid'), Lw.mlpNorm, BT, C, eps)); // h2 = norm(xmid)
-      await project(l, 'gate_proj', a('gate'), a('h2'), false); //                             gate = h2·Wgᵀ
-      await project(l, 'up_proj', a('up'), a('h2'), false); //                                 up = h2·Wuᵀ
-      add(await swigluForward(gpu, a('act'), a('gate'), a('up'), BT * I)); //                  act = silu(gate)·up
+      add(await ropeForward(gpu, sv(l, 'qr'), rope, BT, NH, HS, T)); //                             rotate
+      add(await ropeForward(gpu, sv(l, 'kr'), rope, BT, NKV, HS, T));
+      add(await attentionForward(gpu, sv(l, 'att'), sv(l, 'lse'), sv(l, 'qr'), sv(l, 'kr'), sv(l, 'v'), { B, Tq: T, S: T, NH, NKV, HS, pos0: 0 }));
+      add(await scaleForward(gpu, sv(l, 'xmid'), xin, 1, BT * C)); //                               xmid = x
+      await project(l, 'o_proj', sv(l, 'xmid'), sv(l, 'att'), true); //                                xmid += att·Woᵀ
+      add(await rmsnormForward(gpu, sv(l, 'h2'), sv(l, 'rstd2'), sv(l, 'xmid'), Lw.mlpNorm, BT, C, eps)); // h2 = norm(xmid)
+      await project(l, 'gate_proj', sv(l, 'gate'), sv(l, 'h2'), false); //                             gate = h2·Wgᵀ
+      await project(l, 'up_proj', sv(l, 'up'), sv(l, 'h2'), false); //                                 up = h2·Wuᵀ
+      add(await swigluForward(gpu, sv(l, 'act'), sv(l, 'gate'), sv(l, 'up'), BT * I)); //                  act = silu(gate)·up
       if (xout) {
-        add(await scaleForward(gpu, xout, a('xmid'), 1, BT * C)); //                           x' = xmid
-        await project(l, 'down_proj', xout, a('act'), true); //                                x' += act·Wdᵀ
+        add(await scaleForward(gpu, xout, sv(l, 'xmid'), 1, BT * C)); //                           x' = xmid
+        await project(l, 'down_proj', xout, sv(l, 'act'), true); //                                x' += act·Wdᵀ
       } else if (pair(l, 'down_proj')) {
         // recomputing for the backward pass: only u = act·Aᵀ of the down projection is needed
-        const xd = await dropped(l, 'down_proj', a('act'), I);
-        add(await matmulForward(gpu, a('u_down_proj'), xd, pair(l, 'down_proj')![0].A, BT, r, I));
+        const xd = await dropped(l, 'down_proj', sv(l, 'act'), I);
+        add(await matmulForward(gpu, sv(l, 'u_down_proj'), xd, pair(l, 'down_proj')![0].A, BT, r, I));
       }
     };
 
@@ -221,32 +239,32 @@ export class LoraTrainPlan {
     for (let l = L - 1; l >= 0; l--) {
       const Lw = w.layers[l];
       const xin = a(`x${l}`);
-      await layerForward(l, xin, null);
-      await projectBack(l, 'down_proj', a('dact'), a('dx'), a('act'), false); //                undoes x' += act·Wdᵀ
-      add(await swigluBackward(gpu, a('dgate'), a('dup'), a('dact'), a('gate'), a('up'), BT * I)); // undoes act = silu(gate)·up
-      await projectBack(l, 'gate_proj', a('dh'), a('dgate'), a('h2'), false); //                undoes gate = h2·Wgᵀ
-      await projectBack(l, 'up_proj', a('dh'), a('dup'), a('h2'), true); //                     undoes up = h2·Wuᵀ
-      if (full) add(await rmsnormBackwardWeight(gpu, full.layers[l].mlpNorm, a('dh'), a('xmid'), a('rstd2'), BT, C));
-      add(await rmsnormBackward(gpu, a('dx'), a('dh'), a('xmid'), Lw.mlpNorm, a('rstd2'), BT, C, true)); // undoes h2 = norm(xmid); dx is now d xmid
-      await projectBack(l, 'o_proj', a('datt'), a('dx'), a('att'), false); //                   undoes xmid += att·Woᵀ
-      add(await attentionBackward(gpu, a('dqn'), a('dkn'), a('dv'), a('D'), a('datt'), a('att'), a('lse'), a('qr'), a('kr'), a('v'), { B, T, NH, NKV, HS }));
+      if (!keep) await layerForward(l, xin, null); //                                         recompute (or read what the forward kept)
+      await projectBack(l, 'down_proj', a('dact'), a('dx'), sv(l, 'act'), false); //                undoes x' += act·Wdᵀ
+      add(await swigluBackward(gpu, a('dgate'), a('dup'), a('dact'), sv(l, 'gate'), sv(l, 'up'), BT * I)); // undoes act = silu(gate)·up
+      await projectBack(l, 'gate_proj', a('dh'), a('dgate'), sv(l, 'h2'), false); //                undoes gate = h2·Wgᵀ
+      await projectBack(l, 'up_proj', a('dh'), a('dup'), sv(l, 'h2'), true); //                     undoes up = h2·Wuᵀ
+      if (full) add(await rmsnormBackwardWeight(gpu, full.layers[l].mlpNorm, a('dh'), sv(l, 'xmid'), sv(l, 'rstd2'), BT, C));
+      add(await rmsnormBackward(gpu, a('dx'), a('dh'), sv(l, 'xmid'), Lw.mlpNorm, sv(l, 'rstd2'), BT, C, true)); // undoes h2 = norm(xmid); dx is now d xmid
+      await projectBack(l, 'o_proj', a('datt'), a('dx'), sv(l, 'att'), false); //                   undoes xmid += att·Woᵀ
+      add(await attentionBackward(gpu, a('dqn'), a('dkn'), a('dv'), a('D'), a('datt'), sv(l, 'att'), sv(l, 'lse'), sv(l, 'qr'), sv(l, 'kr'), sv(l, 'v'), { B, T, NH, NKV, HS }));
       add(await ropeBackward(gpu, a('dqn'), rope, BT, NH, HS, T)); //                            undoes the rotations
       add(await ropeBackward(gpu, a('dkn'), rope, BT, NKV, HS, T));
       let dq = a('dqn'), dk = a('dkn');
       if (Lw.qNorm && Lw.kNorm) {
         if (full) {
-          add(await rmsnormBackwardWeight(gpu, full.layers[l].qNorm!, a('dqn'), a('q'), a('rstdq'), BT * NH, HS));
-          add(await rmsnormBackwardWeight(gpu, full.layers[l].kNorm!, a('dkn'), a('k'), a('rstdk'), BT * NKV, HS));
+          add(await rmsnormBackwardWeight(gpu, full.layers[l].qNorm!, a('dqn'), sv(l, 'q'), sv(l, 'rstdq'), BT * NH, HS));
+          add(await rmsnormBackwardWeight(gpu, full.layers[l].kNorm!, a('dkn'), sv(l, 'k'), sv(l, 'rstdk'), BT * NKV, HS));
         }
-        add(await rmsnormBackward(gpu, a('dq'), a('dqn'), a('q'), Lw.qNorm, a('rstdq'), BT * NH, HS, false)); // undoes the q/k norms
-        add(await rmsnormBackward(gpu, a('dk'), a('dkn'), a('k'), Lw.kNorm, a('rstdk'), BT * NKV, HS, false));
+        add(await rmsnormBackward(gpu, a('dq'), a('dqn'), sv(l, 'q'), Lw.qNorm, sv(l, 'rstdq'), BT * NH, HS, false)); // undoes the q/k norms
+        add(await rmsnormBackward(gpu, a('dk'), a('dkn'), sv(l, 'k'), Lw.kNorm, sv(l, 'rstdk'), BT * NKV, HS, false));
         [dq, dk] = [a('dq'), a('dk')];
       }
-      await projectBack(l, 'q_proj', a('dh'), dq, a('h1'), false); //                          undoes q, k, v = h1·Wᵀ
-      await projectBack(l, 'k_proj', a('dh'), dk, a('h1'), true);
-      await projectBack(l, 'v_proj', a('dh'), a('dv'), a('h1'), true);
-      if (full) add(await rmsnormBackwardWeight(gpu, full.layers[l].attnNorm, a('dh'), xin, a('rstd1'), BT, C));
-      add(await rmsnormBackward(gpu, a('dx'), a('dh'), xin, Lw.attnNorm, a('rstd1'), BT, C, true)); // undoes h1 = norm(x); dx is now d x{l}
+      await projectBack(l, 'q_proj', a('dh'), dq, sv(l, 'h1'), false); //                          undoes q, k, v = h1·Wᵀ
+      await projectBack(l, 'k_proj', a('dh'), dk, sv(l, 'h1'), true);
+      await projectBack(l, 'v_proj', a('dh'), a('dv'), sv(l, 'h1'), true);
+      if (full) add(await rmsnormBackwardWeight(gpu, full.layers[l].attnNorm, a('dh'), xin, sv(l, 'rstd1'), BT, C));
+      add(await rmsnormBackward(gpu, a('dx'), a('dh'), xin, Lw.attnNorm, sv(l, 'rstd1'), BT, C, true)); // undoes h1 = norm(x); dx is now d x{l}
     }
     if (full) {
       // undoes x0 = embed[ids]: each distinct token's rows summed into its embedding row

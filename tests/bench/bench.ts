@@ -3,41 +3,26 @@
 // CPU reference on the same inputs, so a fast wrong kernel cannot look good.
 
 import { createDevice, type Gpu } from '../../src/gpu/device';
-import { record, releaseDispatch, run, type Dispatch } from '../../src/gpu/dispatch';
+import { releaseDispatch, type Dispatch } from '../../src/gpu/dispatch';
+import { timeRepeated } from './profile';
+import { benchTrainingSets, profileStep, profileTable, trainingTable, type TrainingCase, type TrainingFigure } from './training';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul';
 import { firstMismatch } from '../reference/compare';
 import * as ref from '../reference/matmul';
 import { randomArray } from '../reference/random';
 import type { Tensor } from '../../src/gpu/tensor';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModelFromFiles, formatBytes, parseDataset, scoreDataset, type ModelFiles, type Quant } from '../../src/index';
 import { inferencePlanTable } from '../../src/cli/plan';
 import { syntheticModelFiles } from './synthetic';
-import { Trainer } from '../../src/train/trainer';
-import { chatExample, trainLoop } from '../../src/train/loop';
 import { trainingPlanTable } from '../../src/train/plan';
 import { fromHfConfig } from '../../src/model/config';
 
 // dist-node/bench.js runs from the repository's dist-node folder; tests/ is beside it.
 const here = join(dirname(fileURLToPath(import.meta.url)), '../tests/bench');
-
-/** Run `d` repeatedly in one submission until `minMs` have passed; returns seconds per run. */
-async function timeDispatch(gpu: Gpu, d: Dispatch, minMs = 400): Promise<number> {
-  await run(gpu, [d]); // warm-up: pipeline and caches
-  let reps = 1;
-  for (;;) {
-    const encoder = gpu.device.createCommandEncoder();
-    record(encoder, new Array(reps).fill(d));
-    const t0 = performance.now();
-    gpu.device.queue.submit([encoder.finish()]);
-    await gpu.device.queue.onSubmittedWorkDone();
-    const ms = performance.now() - t0;
-    if (ms >= minMs || reps >= 4096) return ms / 1000 / reps;
-    reps = Math.min(4096, Math.max(reps * 2, Math.ceil((reps * minMs) / Math.max(ms, 1))));
-  }
-}
 
 async function benchMatmul(gpu: Gpu, sizes: [number, number, number][]): Promise<void> {
   console.log('\nmatmul (f32, tiled 64×64×16), GFLOP/s = 2·M·N·K / time');
@@ -58,7 +43,7 @@ async function benchMatmul(gpu: Gpu, sizes: [number, number, number][]): Promise
     ];
     const rates: string[] = [];
     for (const [d, out, want] of cases) {
-      const secs = await timeDispatch(gpu, d);
+      const secs = await timeRepeated(gpu, d, 400);
       rates.push(((2 * M * N * K) / secs / 1e9).toFixed(2).padStart(10));
       // Every layout writes with `=`, so the timed repetitions leave the plain product behind.
       if (M * N * K <= 2 ** 27) {
@@ -124,36 +109,45 @@ async function benchScoring(gpu: Gpu): Promise<void> {
   model.dispose();
 }
 
-/** Training tokens/s and measured peak GPU bytes, LoRA on the tiny fixture models. */
-async function benchTraining(gpu: Gpu): Promise<void> {
+/** Training tokens/s under both kernel sets (demo model and tiny fixtures), the per-kernel profile of
+ *  a demo-model step under this device's set, and the training memory planner. */
+async function benchTraining(gpu: Gpu, json: BenchJson): Promise<void> {
   const { nodeDirFiles } = await import('../../src/model/node-files');
-  console.log('\nLoRA training (r=8, all 7 projections, batch 4 chat examples, trained tokens = answer + end of turn)');
-  console.log('| model | quant | steps | trained tokens/s | all tokens/s | peak GPU bytes |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const [name, quant] of [['llama', 'none'], ['qwen3', 'nf4']] as const) {
-    gpu.memory.resetPeak();
-    const before = gpu.memory.current;
-    const model = await loadModelFromFiles(gpu, await nodeDirFiles(join(here, `../fixtures/tiny/${name}`)), name, { quant });
-    const trainer = await Trainer.create(model, { lr: 1e-2 });
-    const qa = [['What is 2 + 3?', 'B'], ['What is 7 - 4?', 'C'], ['What is 1 + 1?', 'A'], ['What is 9 - 1?', 'D']];
-    const ex = qa.map(([q, a]) => chatExample(model.tokenizer!, [{ role: 'user', content: q }, { role: 'assistant', content: a }]));
-    await trainLoop(trainer, ex, { maxSteps: 1, epochs: 1, batchSize: 4 }); // warm-up: plans
-    const steps = 5;
-    const t0 = performance.now();
-    let trained = 0;
-    await trainLoop(trainer, ex, { epochs: steps, batchSize: 4, onProgress: () => undefined });
-    const secs = (performance.now() - t0) / 1000;
-    trained = ex.reduce((s, e) => s + e.labels.filter((l) => l !== -100).length - 1, 0) * steps;
-    const all = ex.reduce((s, e) => s + e.tokens.length, 0) * steps;
-    console.log(`| tiny ${name} fixture | ${quant} | ${steps} | ${(trained / secs).toFixed(1)} | ${(all / secs).toFixed(0)} | ${formatBytes(gpu.memory.peak - before)} |`);
-    trainer.dispose();
-    model.dispose();
+  const demo = () => nodeDirFiles(join(here, '../../public/demo/model'));
+  const fixture = (name: string) => () => nodeDirFiles(join(here, `../fixtures/tiny/${name}`));
+  const cases: TrainingCase[] = [
+    { model: 'demo model', files: demo, quant: 'none', mode: 'full', r: 0, B: 16, T: 64 },
+    { model: 'demo model', files: demo, quant: 'none', mode: 'lora', r: 4, B: 16, T: 64 },
+    // What keeping every layer's activations (recompute 'auto' on a tiny model) saves:
+    { model: 'demo model', files: demo, quant: 'none', mode: 'full', r: 0, B: 16, T: 64, recompute: 'always', sets: [gpu.kernels] },
+    { model: 'demo model', files: demo, quant: 'none', mode: 'lora', r: 4, B: 16, T: 64, recompute: 'always', sets: [gpu.kernels] },
+    { model: 'tiny llama fixture', files: fixture('llama'), quant: 'none', mode: 'lora', r: 8, B: 4, T: 32 },
+    { model: 'tiny qwen3 fixture', files: fixture('qwen3'), quant: 'nf4', mode: 'lora', r: 8, B: 4, T: 32 },
+  ];
+  console.log('\ntraining steps under both kernel sets (same process, interleaved; tokens/s counts every token of the batch, trained = the half with a loss)');
+  json.training = await benchTrainingSets(cases, 3);
+  console.log(trainingTable(json.training));
+  for (const c of cases.slice(0, 2)) {
+    const p = await profileStep(gpu, c);
+    console.log(`\nprofile of one ${c.model} ${c.mode === 'full' ? 'full fine-tuning' : `LoRA r=${c.r}`} step (${c.B}×${c.T}), ${gpu.kernels} kernels, ${p.launches} launches, ${p.source}`);
+    console.log(profileTable(p.profile));
+    json.profile.push(...p.profile.map((k) => ({ model: c.model, mode: c.mode, kernel: k.kernel, share: k.share, launches: k.launches })));
   }
   const dir = join(here, '../fixtures/configs');
   const configs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), cfg: fromHfConfig(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
   const GiB = 2 ** 30;
   console.log('\nmemory planner, QLoRA training (nf4, r=16, batch×seq 1×1024, recomputation per layer, adapter limits 2 GiB per binding)');
   console.log(trainingPlanTable(configs, { quant: 'nf4', batch: 1, seqLen: 1024, r: 16, limits: { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 2 * GiB - 4, minStorageBufferOffsetAlignment: 256 } }));
+}
+
+/** What `--json FILE` writes: the figures of this run, comparable across runs and machines. */
+interface BenchJson {
+  adapter: string;
+  kernels: string;
+  date: string;
+  loadAverage: number[];
+  training: TrainingFigure[];
+  profile: { model: string; mode: string; kernel: string; share: number; launches: number }[];
 }
 
 function planTables(): void {
@@ -164,8 +158,13 @@ function planTables(): void {
 }
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const jsonAt = args.indexOf('--json');
+  const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : null;
+  if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
   const gpu = await createDevice();
-  console.log(`entrotune bench — ${new Date().toISOString()}`);
+  const json: BenchJson = { adapter: gpu.adapter.name, kernels: gpu.kernels, date: new Date().toISOString(), loadAverage: loadavg(), training: [], profile: [] };
+  console.log(`entrotune bench — ${json.date}, load average ${json.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`adapter: ${gpu.describe()}`);
   const full = process.argv.includes('--full') || !gpu.adapter.isSoftware;
   const sizes: [number, number, number][] = full
@@ -174,9 +173,13 @@ async function main(): Promise<void> {
   await benchMatmul(gpu, sizes);
   await benchModels(gpu, full);
   await benchScoring(gpu);
-  await benchTraining(gpu);
+  await benchTraining(gpu, json);
   planTables();
   gpu.destroy();
+  if (jsonFile) {
+    writeFileSync(jsonFile, JSON.stringify(json, null, 1) + '\n');
+    console.log(`\nfigures written to ${jsonFile}`);
+  }
 }
 
 main().catch((err) => {

@@ -4,7 +4,7 @@
 // run for a while: the submit overhead is then shared out evenly, which is fair for a ranking.
 
 import type { Gpu } from '../../src/gpu/device';
-import { record, type Dispatch } from '../../src/gpu/dispatch';
+import { record, run, type Dispatch } from '../../src/gpu/dispatch';
 
 export interface KernelShare {
   /** shader:entry */
@@ -18,23 +18,24 @@ export interface KernelShare {
 export async function timeEach(gpu: Gpu, dispatches: readonly Dispatch[], minMs = 60): Promise<{ seconds: number[]; source: 'timestamp-query' | 'host timer' }> {
   if (gpu.has('timestamp-query')) return { seconds: await timestamps(gpu, dispatches), source: 'timestamp-query' };
   const seconds: number[] = [];
-  for (const d of dispatches) {
-    let reps = 1;
-    for (;;) {
-      const enc = gpu.device.createCommandEncoder();
-      record(enc, new Array(reps).fill(d));
-      const t0 = performance.now();
-      gpu.device.queue.submit([enc.finish()]);
-      await gpu.device.queue.onSubmittedWorkDone();
-      const ms = performance.now() - t0;
-      if (ms >= minMs || reps >= 256) {
-        seconds.push(ms / 1000 / reps);
-        break;
-      }
-      reps = Math.min(256, reps * 4);
-    }
-  }
+  for (const d of dispatches) seconds.push(await timeRepeated(gpu, d, minMs));
   return { seconds, source: 'host timer' };
+}
+
+/** Seconds per run of `d`, recorded `reps` times in one submission, reps grown until `minMs` have passed. */
+export async function timeRepeated(gpu: Gpu, d: Dispatch, minMs: number): Promise<number> {
+  await run(gpu, [d]); // warm-up: pipeline and caches
+  let reps = 1;
+  for (;;) {
+    const enc = gpu.device.createCommandEncoder();
+    record(enc, new Array(reps).fill(d));
+    const t0 = performance.now();
+    gpu.device.queue.submit([enc.finish()]);
+    await gpu.device.queue.onSubmittedWorkDone();
+    const ms = performance.now() - t0;
+    if (ms >= minMs || reps >= 4096) return ms / 1000 / reps;
+    reps = Math.min(4096, Math.max(reps * 2, Math.ceil((reps * minMs) / Math.max(ms, 1))));
+  }
 }
 
 async function timestamps(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<number[]> {

@@ -15,6 +15,10 @@ export interface TrainingCase {
   r: number;
   B: number;
   T: number;
+  /** Default 'auto' (tiny models keep every layer's activations). */
+  recompute?: 'auto' | 'always' | 'never';
+  /** Kernel sets to time (default both). */
+  sets?: KernelSet[];
 }
 
 export interface TrainingFigure {
@@ -44,7 +48,8 @@ export function benchBatch(V: number, B: number, T: number): TrainBatch {
 
 async function withTrainer<R>(gpu: Gpu, c: TrainingCase, f: (t: Trainer, batch: TrainBatch) => Promise<R>): Promise<R> {
   const model = await loadModelFromFiles(gpu, await c.files(), c.model, { quant: c.quant });
-  const trainer = await Trainer.create(model, c.mode === 'full' ? { mode: 'full', lr: 1e-4 } : { r: c.r, alpha: 2 * c.r, lr: 1e-4 });
+  const recompute = c.recompute ?? 'auto';
+  const trainer = await Trainer.create(model, c.mode === 'full' ? { mode: 'full', lr: 1e-4, recompute } : { r: c.r, alpha: 2 * c.r, lr: 1e-4, recompute });
   try {
     return await f(trainer, benchBatch(model.cfg.V, c.B, c.T));
   } finally {
@@ -66,7 +71,7 @@ async function timeSteps(gpu: Gpu, c: TrainingCase, minSeconds: number): Promise
     const secs = (performance.now() - t0) / 1000 / steps;
     const all = c.B * c.T;
     return {
-      model: c.model, kernels: gpu.kernels, mode: c.mode === 'full' ? 'full' : `lora r=${c.r}`, quant: c.quant, batch: `${c.B}×${c.T}`,
+      model: c.model, kernels: gpu.kernels, mode: `${c.mode === 'full' ? 'full' : `lora r=${c.r}`}${c.recompute === 'always' ? ', recompute' : ''}`, quant: c.quant, batch: `${c.B}×${c.T}`,
       tokensPerSecond: all / secs, trainedTokensPerSecond: (c.B * (c.T / 2)) / secs, msPerStep: secs * 1000,
     };
   });
@@ -88,7 +93,7 @@ export async function benchTrainingSets(cases: TrainingCase[], minSeconds: numbe
   const out: TrainingFigure[] = [];
   try {
     for (const c of cases) {
-      for (const k of ['software', 'gpu'] as const) {
+      for (const k of c.sets ?? (['software', 'gpu'] as const)) {
         process.stderr.write(`  training ${c.model} ${c.mode} under the ${k} kernels…\n`);
         out.push(await timeSteps(devices[k], c, minSeconds));
       }

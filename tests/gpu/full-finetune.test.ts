@@ -46,3 +46,29 @@ describe('full fine-tuning gradients agree with finite differences', () => {
     }, 300_000);
   }
 });
+
+describe('recomputing each layer in the backward pass gives the gradients of keeping every layer', () => {
+  for (const [name, config] of [
+    ['qwen3-tiny', { mode: 'full' }],
+    ['qwen2-tiny', { mode: 'lora', r: 4, dropout: 0.1 }],
+  ] as const) {
+    it(`${name} ${config.mode}`, async () => {
+      const gpu = await getGpu();
+      const fx = await readFixture(name);
+      const labels = fx.ref.get('labels')!.i32!;
+      const batch = { tokens: fx.rows, labels: fx.rows.map((r, b) => Array.from(labels.subarray(b * fx.T, b * fx.T + r.length))) };
+      const results = [];
+      for (const recompute of ['always', 'never'] as const) {
+        const model = await loadModel(gpu, { kind: 'dir', path: join(DIR, name) }, { quant: 'none' });
+        const trainer = await Trainer.create(model, { ...config, recompute });
+        results.push(await trainer.lossAndGradients(batch));
+        trainer.dispose();
+        model.dispose();
+      }
+      const [re, kept] = results;
+      expect(kept.loss).toBe(re.loss);
+      expect([...kept.grads.keys()]).toEqual([...re.grads.keys()]);
+      for (const [k, g] of re.grads) expect(kept.grads.get(k), k).toEqual(g);
+    });
+  }
+});
