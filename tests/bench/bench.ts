@@ -25,7 +25,7 @@ import { fromHfConfig } from '../../src/model/config';
 const here = join(dirname(fileURLToPath(import.meta.url)), '../tests/bench');
 
 async function benchMatmul(gpu: Gpu, sizes: [number, number, number][]): Promise<void> {
-  console.log('\nmatmul (f32, tiled 64×64×16), GFLOP/s = 2·M·N·K / time');
+  console.log(`\nmatmul (f32, ${gpu.kernels === 'software' ? 'software set: 4×4 block per invocation, no barriers' : 'GPU set: tiled 64×64×16'}), GFLOP/s = 2·M·N·K / time`);
   console.log('    M      N      K    forward  bwd-input  bwd-weight');
   for (const [M, N, K] of sizes) {
     const X = randomArray(M * K, 1), W = randomArray(N * K, 2), dY = randomArray(M * N, 3);
@@ -170,7 +170,11 @@ async function main(): Promise<void> {
   const sizes: [number, number, number][] = full
     ? [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [1024, 4864, 896]]
     : [[64, 64, 64], [128, 128, 128], [256, 256, 256], [128, 576, 576]];
-  await benchMatmul(gpu, sizes);
+  for (const k of ['software', 'gpu'] as const) {
+    const g = k === gpu.kernels ? gpu : await createDevice({ kernels: k });
+    await benchMatmul(g, sizes);
+    if (g !== gpu) g.destroy();
+  }
   await benchModels(gpu, full);
   await benchScoring(gpu);
   await benchTraining(gpu, json);

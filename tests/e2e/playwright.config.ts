@@ -5,7 +5,8 @@ const PORT = 5174;
 export default defineConfig({
   testDir: '.',
   testMatch: '**/*.spec.ts',
-  timeout: 180_000,
+  // Catches hangs only: a busy 2-core machine runs SwiftShader several times slower than an idle one.
+  timeout: 600_000,
   workers: 1,
   reporter: [['list']],
   outputDir: '../../test-results',

@@ -41,7 +41,7 @@ async function staticServer(mounts: Record<string, string>): Promise<{ server: S
 }
 
 test('the built site works from a sub-folder of a plain static server', async ({ page }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(600_000);
   const out = await mkdtemp(join(tmpdir(), 'entrotune-dist-'));
   let server: Server | null = null;
   try {

@@ -61,7 +61,7 @@ function safetensorsNames(b: Buffer): string[] {
 }
 
 test('all six steps by clicks: fixture model, fixture data, column teacher, three methods, a PEFT adapter downloaded', async ({ page }, testInfo) => {
-  test.setTimeout(300_000);
+  test.setTimeout(600_000);
   const t0 = Date.now();
   await fresh(page);
   const shot = async (step: string) => page.locator(`#step-${step}`).screenshot({ path: testInfo.outputPath(`step-${step}.png`) });

@@ -24,5 +24,5 @@ describe('entrotune train', () => {
     const again = await run(args);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/resuming from step 2/);
-  }, 300_000);
+  });
 });

@@ -43,7 +43,7 @@ describe('full fine-tuning gradients agree with finite differences', () => {
       }
       trainer.dispose();
       model.dispose();
-    }, 300_000);
+    });
   }
 });
 

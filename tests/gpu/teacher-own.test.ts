@@ -36,5 +36,5 @@ describe('ownTeacher', () => {
 
     await teacher.unload!();
     await expect(model.generate(request.messages, { maxNewTokens: 1 })).rejects.toThrow(/disposed/);
-  }, 300_000);
+  });
 });

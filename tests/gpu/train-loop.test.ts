@@ -33,7 +33,7 @@ describe('the training loop', () => {
     expect(tok.decode(out.ids)).toBe('C');
     trainer.dispose();
     model.dispose();
-  }, 300_000);
+  });
 
   it('a run killed midway resumes from its checkpoint with the same losses', async () => {
     const gpu = await getGpu();
@@ -90,7 +90,7 @@ describe('the training loop', () => {
     t3.dispose();
     m3.dispose();
     m4.dispose();
-  }, 300_000);
+  });
 });
 
 describe('merged weights', () => {
@@ -136,7 +136,7 @@ describe('full fine-tuning output', () => {
     trainer.dispose();
     model.dispose();
     trained.dispose();
-  }, 300_000);
+  });
 });
 
 describe('packed sequences', () => {
@@ -157,5 +157,5 @@ describe('packed sequences', () => {
     expect(losses.at(-1)!).toBeLessThan(losses[0]);
     trainer.dispose();
     model.dispose();
-  }, 300_000);
+  });
 });

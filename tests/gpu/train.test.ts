@@ -113,5 +113,5 @@ describe('LoRA dropout', () => {
     }
     trainer.dispose();
     model.dispose();
-  }, 300_000);
+  });
 });
