@@ -205,12 +205,26 @@ fn attention_backward_dkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_i
 // ── Software set: one invocation per row, no workgroup memory or barriers ────────────────────────
 //
 //   attention_backward_dq_sw   the same dq and D as attention_backward_dq; one invocation per (i, h)
-//                              walks its keys j ≤ i, dq's row in a private array.
+//                              walks its keys j ≤ i.
 //   attention_backward_dkv_sw  the same dk and dv as attention_backward_dkv; one invocation per (j, g)
-//                              walks every head h of the group and query i ≥ j, dk/dv rows private.
-// Same Params, bindings and `=` rule as above; HS ≤ 256. dkv reads the D that dq wrote, so dq is
-// recorded first. Dispatch: (ceil(T·NH / 64) or ceil(T·NKV / 64) folded into x·y, B) workgroups of 64.
+//                              walks every head h of the group and query i ≥ j.
+// Same Params, bindings and `=` rule as above, rows read as vec4: HS must be a multiple of 4 (the
+// launcher uses the tiled entries otherwise). Rows live in private arrays of HS4 = HS/4 vec4s, HS4 an
+// override constant so the loops have a fixed trip count (see attention_forward_sw). dkv reads the D
+// that dq wrote, so dq is recorded first.
+// Dispatch: (ceil(T·NH / 64) or ceil(T·NKV / 64) folded into x·y, B) workgroups of 64.
 // FLOPs as the tiled kernels (6·HS and 8·HS per causal triple); what goes is the barriers.
+
+override HS4: u32 = 4u;   // HS / 4, at most 64
+
+@group(0) @binding(1) var<storage, read_write> dq4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> y4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> q4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> k4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> v4: array<vec4<f32>>;
+
+fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
 
 @compute @workgroup_size(64)
 fn attention_backward_dq_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -220,27 +234,37 @@ fn attention_backward_dq_sw(@builtin(global_invocation_id) gid: vec3<u32>, @buil
   let h = idx % p.NH;
   let b = gid.z;
   let g = h / (p.NH / p.NKV);
-  let row = ((b * p.T + i) * p.NH + h) * p.HS;
+  let row = ((b * p.T + i) * p.NH + h) * HS4;
   let li = (b * p.NH + h) * p.T + i;
-  var Di = 0.0;
-  for (var d = 0u; d < p.HS; d++) { Di = fma(dy[row + d], y[row + d], Di); }
-  let lse_i = lse[li];
-  var acc: array<f32, 256>;
-  for (var d = 0u; d < p.HS; d++) { acc[d] = 0.0; }
-  for (var j = 0u; j <= i; j++) {
-    let kv = ((b * p.T + j) * p.NKV + g) * p.HS;
-    var s = 0.0;
-    var dp = 0.0;
-    for (var d = 0u; d < p.HS; d++) {
-      s = fma(q[row + d], k[kv + d], s);
-      dp = fma(dy[row + d], v[kv + d], dp);
-    }
-    let ds = exp(s * p.scale - lse_i) * (dp - Di);
-    for (var d = 0u; d < p.HS; d++) { acc[d] = fma(ds, k[kv + d], acc[d]); }
+  var qv: array<vec4<f32>, 64>;
+  var dyv: array<vec4<f32>, 64>;
+  var acc: array<vec4<f32>, 64>;
+  var D4 = vec4<f32>(0.0);
+  for (var d = 0u; d < HS4; d++) {
+    qv[d] = q4[row + d];
+    dyv[d] = dy4[row + d];
+    acc[d] = vec4<f32>(0.0);
+    D4 = fma(dyv[d], y4[row + d], D4);
   }
-  for (var d = 0u; d < p.HS; d++) { dq[row + d] = p.scale * acc[d]; }
+  let Di = hsum(D4);
+  let lse_i = lse[li];
+  for (var j = 0u; j <= i; j++) {
+    let kv = ((b * p.T + j) * p.NKV + g) * HS4;
+    var s4 = vec4<f32>(0.0);
+    var dp4 = vec4<f32>(0.0);
+    for (var d = 0u; d < HS4; d++) {
+      s4 = fma(qv[d], k4[kv + d], s4);
+      dp4 = fma(dyv[d], v4[kv + d], dp4);
+    }
+    let ds = exp(hsum(s4) * p.scale - lse_i) * (hsum(dp4) - Di);   // dS_ij = P_ij · (dP_ij − D_i)
+    for (var d = 0u; d < HS4; d++) { acc[d] = fma(vec4<f32>(ds), k4[kv + d], acc[d]); }
+  }
+  for (var d = 0u; d < HS4; d++) { dq4[row + d] = p.scale * acc[d]; }
   Dout[li] = Di;
 }
+
+@group(0) @binding(1) var<storage, read_write> dk4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> dv4: array<vec4<f32>>;
 
 @compute @workgroup_size(64)
 fn attention_backward_dkv_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -250,31 +274,38 @@ fn attention_backward_dkv_sw(@builtin(global_invocation_id) gid: vec3<u32>, @bui
   let g = idx % p.NKV;
   let b = gid.z;
   let group = p.NH / p.NKV;
-  let kv = ((b * p.T + j) * p.NKV + g) * p.HS;
-  var dka: array<f32, 256>;
-  var dva: array<f32, 256>;
-  for (var d = 0u; d < p.HS; d++) { dka[d] = 0.0; dva[d] = 0.0; }
+  let kv = ((b * p.T + j) * p.NKV + g) * HS4;
+  var kvk: array<vec4<f32>, 64>;
+  var kvv: array<vec4<f32>, 64>;
+  var dka: array<vec4<f32>, 64>;
+  var dva: array<vec4<f32>, 64>;
+  for (var d = 0u; d < HS4; d++) {
+    kvk[d] = k4[kv + d];
+    kvv[d] = v4[kv + d];
+    dka[d] = vec4<f32>(0.0);
+    dva[d] = vec4<f32>(0.0);
+  }
   for (var hh = 0u; hh < group; hh++) {
     let h = g * group + hh;
     for (var i = j; i < p.T; i++) {
-      let row = ((b * p.T + i) * p.NH + h) * p.HS;
+      let row = ((b * p.T + i) * p.NH + h) * HS4;
       let li = (b * p.NH + h) * p.T + i;
-      var s = 0.0;
-      var dp = 0.0;
-      for (var d = 0u; d < p.HS; d++) {
-        s = fma(q[row + d], k[kv + d], s);
-        dp = fma(dy[row + d], v[kv + d], dp);
+      var s4 = vec4<f32>(0.0);
+      var dp4 = vec4<f32>(0.0);
+      for (var d = 0u; d < HS4; d++) {
+        s4 = fma(q4[row + d], kvk[d], s4);
+        dp4 = fma(dy4[row + d], kvv[d], dp4);
       }
-      let pij = exp(s * p.scale - lse[li]);
-      let ds = pij * (dp - Din[li]);
-      for (var d = 0u; d < p.HS; d++) {
-        dka[d] = fma(ds, q[row + d], dka[d]);
-        dva[d] = fma(pij, dy[row + d], dva[d]);
+      let pij = exp(hsum(s4) * p.scale - lse[li]);
+      let ds = pij * (hsum(dp4) - Din[li]);
+      for (var d = 0u; d < HS4; d++) {
+        dka[d] = fma(vec4<f32>(ds), q4[row + d], dka[d]);
+        dva[d] = fma(vec4<f32>(pij), dy4[row + d], dva[d]);
       }
     }
   }
-  for (var d = 0u; d < p.HS; d++) {
-    dk[kv + d] = p.scale * dka[d];
-    dv[kv + d] = dva[d];
+  for (var d = 0u; d < HS4; d++) {
+    dk4[kv + d] = p.scale * dka[d];
+    dv4[kv + d] = dva[d];
   }
 }

@@ -6,7 +6,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { entryFor, gridSoftware, needElements, needPositive } from './check';
+import { gridSoftware, needElements, needPositive } from './check';
 
 export interface AttentionBackwardSizes {
   B: number;
@@ -35,11 +35,14 @@ export async function attentionBackward(
   for (const t of [D, lse]) needElements('attention_backward', t, B * NH * T);
   const params = [['u32', T], ['u32', NH], ['u32', NKV], ['u32', HS], ['f32', 1 / Math.sqrt(HS)]] as const;
   const key = { shader: 'attention_backward' };
-  // GPU set: a workgroup per row; software set: an invocation per row, 64 to a workgroup.
+  // GPU set: a workgroup per row; software set: an invocation per row, 64 to a workgroup, rows read
+  // as vec4 (head sizes that are not a multiple of 4 use the tiled entries).
+  const software = gpu.kernels === 'software' && HS % 4 === 0;
   const rows = (heads: number): [number, number, number] =>
-    gpu.kernels === 'software' ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, T * heads), B] : [T, heads, B];
+    software ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, T * heads), B] : [T, heads, B];
+  const k4 = (entry: string) => (software ? { ...key, entry: `${entry}_sw`, constants: { HS4: HS / 4 } } : { ...key, entry });
   return [
-    await makeDispatch(gpu, { ...key, entry: entryFor(gpu, 'attention_backward_dq') }, [dq, D, dy, y, lse, q, k, v], params, rows(NH)),
-    await makeDispatch(gpu, { ...key, entry: entryFor(gpu, 'attention_backward_dkv') }, [dk, dv, dy, D, lse, q, k, v], params, rows(NKV)),
+    await makeDispatch(gpu, k4('attention_backward_dq'), [dq, D, dy, y, lse, q, k, v], params, rows(NH)),
+    await makeDispatch(gpu, k4('attention_backward_dkv'), [dk, dv, dy, D, lse, q, k, v], params, rows(NKV)),
   ];
 }

@@ -123,9 +123,12 @@ export async function attentionForward(gpu: Gpu, y: Tensor, lse: Tensor, q: Tens
   needElements('attention_forward', k, B * S * NKV * HS);
   needElements('attention_forward', v, B * S * NKV * HS);
   const params = [['u32', Tq], ['u32', S], ['u32', NH], ['u32', NKV], ['u32', HS], ['u32', pos0], ['f32', 1 / Math.sqrt(HS)]] as const;
-  // GPU set: a workgroup per (query, head); software set: an invocation per (query, head).
-  const grid: [number, number, number] = gpu.kernels === 'software' ? [...gridSoftware(max(gpu), Tq * NH), B] : [Tq, NH, B];
-  return makeDispatch(gpu, { shader: 'attention', entry: entryFor(gpu, 'attention_forward') }, [y, lse, q, k, v], params, grid);
+  // GPU set: a workgroup per (query, head); software set: an invocation per (query, head), rows read
+  // as vec4 (head sizes that are not a multiple of 4 use the tiled entry).
+  if (gpu.kernels === 'software' && HS % 4 === 0) {
+    return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward_sw', constants: { HS4: HS / 4 } }, [y, lse, q, k, v], params, [...gridSoftware(max(gpu), Tq * NH), B]);
+  }
+  return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward' }, [y, lse, q, k, v], params, [Tq, NH, B]);
 }
 
 /** out[r,:] = x[idx[r],:] for r < R */

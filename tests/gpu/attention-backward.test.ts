@@ -22,6 +22,8 @@ describe('attention_backward (causal GQA, recomputed from lse)', () => {
     { B: 1, T: 5, NH: 4, NKV: 2, HS: 16 },
     { B: 1, T: 70, NH: 2, NKV: 1, HS: 24 }, // more than one 64-row block on both sides
     { B: 2, T: 6, NH: 3, NKV: 1, HS: 8 }, // batch stride; three heads per kv head
+    { B: 1, T: 3, NH: 2, NKV: 2, HS: 6 }, // HS not a multiple of 4: the software set falls back to the tiled entries
+    { B: 1, T: 2, NH: 1, NKV: 1, HS: 256 }, // the largest head
     { B: 1, T: 3, NH: 2, NKV: 2, HS: 130 }, // HS not a multiple of 64
   ];
   for (const c of cases) {

@@ -53,7 +53,8 @@ describe('attention_forward (causal GQA, online softmax)', () => {
     { B: 2, Tq: 5, S: 5, NH: 4, NKV: 2, HS: 16, pos0: 0 },
     { B: 1, Tq: 70, S: 70, NH: 2, NKV: 1, HS: 24, pos0: 0 }, // more than one 64-key block
     { B: 3, Tq: 3, S: 9, NH: 6, NKV: 2, HS: 8, pos0: 4 }, // decoding with a cache
-    { B: 1, Tq: 2, S: 2, NH: 2, NKV: 2, HS: 130, pos0: 0 }, // HS not a multiple of 64
+    { B: 1, Tq: 2, S: 2, NH: 2, NKV: 2, HS: 130, pos0: 0 }, // HS not a multiple of 64 (nor of 4: the software set falls back to the tiled entry)
+    { B: 1, Tq: 3, S: 3, NH: 1, NKV: 1, HS: 256, pos0: 0 }, // the largest head
   ];
   for (const c of cases) {
     it(JSON.stringify(c), async () => {
