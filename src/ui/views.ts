@@ -2,7 +2,7 @@
 // and the same views rebuilt from a stored run (openRun) after a reload.
 
 import type { RunDetails, RunEvent, RunInfo, RunSettings, ScoreSummary } from '../engine';
-import type { MethodResult, PipelineReport } from '../pipeline/report';
+import { budgetLine, type MethodResult, type PipelineReport } from '../pipeline/report';
 import type { Method } from '../pipeline/targets';
 import { estimate } from '../util/format';
 import type { App } from './app';
@@ -166,13 +166,13 @@ export class Views {
     const methods = r ? r.methods : [...this.partial.values()];
     if (!methods.length && !r) return;
     const rows = [];
-    if (r) rows.push(['base (before training)', acc(r.base.accuracy), ...BUCKETS.map((b) => bucketAcc(r.base.buckets[b])), '–', '–', '–', '–', '–']);
+    if (r) rows.push(['base (before training)', acc(r.base.accuracy), ...BUCKETS.map((b) => bucketAcc(r.base.buckets[b])), '–', '–', '–', '–', '–', '–']);
     for (const m of methods) {
       rows.push([m.method, acc(m.accuracy), ...BUCKETS.map((b) => bucketAcc(m.buckets[b])),
         `${m.targets.cot}${m.targets.fallback ? ` (+${m.targets.fallback} fell back)` : ''}`, m.targetTokens, m.teacher.calls,
-        `${m.steps} (${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)})`, seconds(m.trainSeconds)]);
+        `${m.steps} (${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)})`, m.trainTokens ? `${m.trainTokens.processed} (${m.trainTokens.trained})` : '–', seconds(m.trainSeconds)]);
     }
-    replace($('results-out'), table(['method', 'accuracy [95% CI]', 'easy', 'medium', 'hard', 'worked answers trained', 'target tokens', 'teacher calls', 'steps (loss)', 'training time'], rows, { id: 'results-table' }));
+    replace($('results-out'), table(['method', 'accuracy [95% CI]', 'easy', 'medium', 'hard', 'worked answers trained', 'target tokens', 'teacher calls', 'steps (loss)', 'tokens processed (trained)', 'training time'], rows, { id: 'results-table' }));
     if (!r) return;
     const byName = new Map(r.methods.map((m) => [m.method, m]));
     const p = byName.get('pipeline'), sft = byName.get('sft-all'), d = byName.get('distill-all');
@@ -180,6 +180,7 @@ export class Views {
     if (r.tokenSaving !== null) lines.push(`The pipeline trained on ${pct(r.tokenSaving)} fewer target tokens than distill-all (${p!.targetTokens} against ${d!.targetTokens}).`);
     if (p && sft) lines.push(`pipeline − sft-all: ${(100 * (p.accuracy.p - sft.accuracy.p)).toFixed(1)} points.`);
     if (p && d) lines.push(`pipeline − distill-all: ${(100 * (p.accuracy.p - d.accuracy.p)).toFixed(1)} points.`);
+    if (r.budget) lines.push(`${budgetLine(r.budget).replace(/^t/, 'T')}.`);
     lines.push(`Teacher: ${r.teacherUsage.calls} calls in this run, ${r.teacherUsage.cached} replies reused, ${r.teacherUsage.completionTokens} tokens written in all. ${r.data.train} training and ${r.data.test} held-out questions; took ${seconds(r.seconds)}.`);
     replace($('results-summary'), ...lines.map((l) => el('span', { class: 'line' }, l)));
     this.resultCharts(r);

@@ -63,6 +63,9 @@ test('the offline demo (quick) by one click: bundled model, synthetic questions,
   await expect(page.locator('#score-auc')).toContainText('ROC AUC');
   await expect(page.locator('#teacher-stats')).toContainText('demo:');
   await expect(page.locator('#results-summary')).toContainText('48 training and 24 held-out questions');
+  // The budget every method had, and the tokens each processed.
+  await expect(page.locator('#results-summary')).toContainText('Training budget: 4096 tokens per method (prompt + target) → 4 steps of 4 packed rows');
+  for (const m of ['pipeline', 'sft-all', 'distill-all']) expect(table[m][8]).toMatch(/^\d+ \(\d+\)$/);
   // 6 · The charts: accuracy per bucket (easy, medium, hard, all) for the base and every method, and
   // the target tokens of each method; in classroom mode a sentence under each, and under the histogram.
   await expect(page.locator('#bucket-figure')).toBeVisible();
