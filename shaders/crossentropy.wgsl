@@ -49,6 +49,13 @@ var<workgroup> wm: array<f32, 256>;
 var<workgroup> ws: array<f32, 256>;
 var<workgroup> wtarget: u32;
 
+// One logit into a running (m, s) = (max, Σ e^(x−m)): a new maximum rescales what we have to it
+// first, and x itself then adds e^0.
+fn lse_add(o: vec2<f32>, x: f32) -> vec2<f32> {
+  if (x > o.x) { return vec2<f32>(x, o.y * exp(o.x - x) + 1.0); }
+  return vec2<f32>(o.x, o.y + exp(x - o.x));
+}
+
 @compute @workgroup_size(256)
 fn ce_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x + wg.y * nwg.x;
@@ -62,13 +69,8 @@ fn ce_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
   var m = NEG;
   var s = 0.0;
   for (var v = lid; v < p.Vc; v += 256u) {
-    let x = logits_in[base + v];
-    if (x > m) {
-      s = s * exp(m - x) + 1.0;   // rescale what we have to the new maximum; x itself adds e^0
-      m = x;
-    } else {
-      s += exp(x - m);
-    }
+    let o = lse_add(vec2<f32>(m, s), logits_in[base + v]);
+    m = o.x; s = o.y;
   }
   wm[lid] = m;
   ws[lid] = s;
@@ -196,13 +198,8 @@ fn ce_stats_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     z = stats[row * 4u + 2u];
   }
   for (var v = 0u; v < p.Vc; v++) {
-    let x = logits_in[base + v];
-    if (x > m) {
-      s = s * exp(m - x) + 1.0;
-      m = x;
-    } else {
-      s += exp(x - m);
-    }
+    let o = lse_add(vec2<f32>(m, s), logits_in[base + v]);
+    m = o.x; s = o.y;
   }
   if (t >= p.v0 && t - p.v0 < p.Vc) { z = logits_in[base + t - p.v0]; }
   stats[row * 4u] = m;

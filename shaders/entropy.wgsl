@@ -30,6 +30,17 @@ var<workgroup> ws: array<f32, 256>;
 var<workgroup> wt: array<f32, 256>;
 var<workgroup> wb: array<u32, 256>;
 
+// One logit into a running summary (m, s, t) = (max, Σ e^(x−m), Σ e^(x−m)·x): a new maximum rescales
+// what was summed to it first, so nothing is ever exponentiated above 0.
+fn online_add(o: vec3<f32>, x: f32) -> vec3<f32> {
+  if (x > o.x) {
+    let c = exp(o.x - x);
+    return vec3<f32>(x, o.y * c + 1.0, o.z * c + x);
+  }
+  let e = exp(x - o.x);
+  return vec3<f32>(o.x, o.y + e, o.z + e * x);
+}
+
 @compute @workgroup_size(256)
 fn entropy_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x;
@@ -40,18 +51,9 @@ fn entropy_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
   var best = 0xffffffffu;
   for (var v = lid; v < p.V; v += 256u) {
     let x = logits[base + v];
-    if (x > m) {
-      // rescale what we have to the new maximum
-      let c = exp(m - x);
-      s = s * c + 1.0;
-      t = t * c + x;
-      m = x;
-      best = v;
-    } else {
-      let e = exp(x - m);
-      s += e;
-      t += e * x;
-    }
+    if (x > m) { best = v; }
+    let o = online_add(vec3<f32>(m, s, t), x);
+    m = o.x; s = o.y; t = o.z;
   }
   wm[lid] = m; ws[lid] = s; wt[lid] = t; wb[lid] = best;
   workgroupBarrier();
@@ -104,17 +106,9 @@ fn entropy_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>) {
   var best = 0u;
   for (var v = 0u; v < p.V; v++) {
     let x = logits[base + v];
-    if (x > m) {
-      let c = exp(m - x);
-      s = s * c + 1.0;
-      t = t * c + x;
-      m = x;
-      best = v;     // strictly greater: the lowest index wins ties
-    } else {
-      let e = exp(x - m);
-      s += e;
-      t += e * x;
-    }
+    if (x > m) { best = v; }   // strictly greater: the lowest index wins ties
+    let o = online_add(vec3<f32>(m, s, t), x);
+    m = o.x; s = o.y; t = o.z;
   }
   out[row * 4u] = log(s) + m - t / s;
   out[row * 4u + 1u] = log(s) + m;
