@@ -14,7 +14,7 @@ const USAGE = `usage: entrotune <command> [options]
 
 commands:
   demo        ${DEMO_USAGE}
-              the offline demo: the method against its baselines on synthetic sums, nothing downloaded
+              the offline demo: the method against its baselines on synthetic digit chains, nothing downloaded
   generate    ${GENERATE_USAGE.replace(/\n/g, '\n              ')}
   score       ${SCORE_USAGE.replace(/\n/g, '\n              ')}
   train       ${TRAIN_USAGE.replace(/\n/g, '\n              ')}

@@ -70,7 +70,7 @@ export type ProgressEvent = LoadProgress | (DownloadProgress & { phase: 'downloa
 export type TeacherSettings =
   | { kind: 'http'; url: string; model: string; apiKey?: string }
   | { kind: 'column'; field?: string }
-  /** The offline demo's program that adds column by column (src/demo/teacher.ts): sums only. */
+  /** The offline demo's program that works digit chains one operation at a time (src/demo/teacher.ts). */
   | { kind: 'demo' }
   | { kind: 'webllm'; id: string }
   | { kind: 'own'; source: string; quant?: Quant };

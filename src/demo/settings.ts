@@ -53,4 +53,4 @@ export const DEMO_TRAINING: Record<DemoMode, Partial<TrainConfig>> = {
  *  to the page: `public/` is served at the site's root). */
 export const DEMO_MODEL_DIR = 'public/demo/model';
 /** The model's name in reports and adapter configs. */
-export const DEMO_MODEL_NAME = 'entrotune/demo-arithmetic';
+export const DEMO_MODEL_NAME = 'entrotune/demo-digit-chains';

@@ -36,7 +36,7 @@ test('the offline demo (quick) by one click: bundled model, synthetic questions,
   await slot.getByRole('radio', { name: /quick:/ }).check();
   await page.getByRole('button', { name: 'Try the offline demo' }).click();
 
-  await expect(page.locator('#model-info')).toContainText('entrotune/demo-arithmetic', { timeout: 60_000 });
+  await expect(page.locator('#model-info')).toContainText('entrotune/demo-digit-chains', { timeout: 60_000 });
   await expect(page.locator('#data-summary')).toContainText('72 questions → 48 for training, 24 held out');
   // Full fine-tuning: the model is loaded unquantised, so the box is on offer, and the LoRA fields are off.
   await expect(page.locator('#hp-full')).toBeEnabled();
@@ -88,7 +88,7 @@ test('the offline demo (quick) by one click: bundled model, synthetic questions,
     return null;
   });
   expect(run.settings).toMatchObject({
-    model: { name: 'entrotune/demo-arithmetic', source: { kind: 'url', baseUrl: `${ORIGIN}/demo/model` }, quant: 'none' },
+    model: { name: 'entrotune/demo-digit-chains', source: { kind: 'url', baseUrl: `${ORIGIN}/demo/model` }, quant: 'none' },
     prompt: { labels: 'letters', system: '', user: '{question}\n{options}' },
     teacher: { kind: 'demo' },
     methods: ['pipeline', 'sft-all', 'distill-all'],
