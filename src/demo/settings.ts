@@ -27,8 +27,8 @@ export interface DemoSettings {
 // prompt is ~60 tokens, the longest worked answer 18): packed rows of 256 have no per-document mask,
 // and fine-tuning on them taught this tiny model to copy digits from the example before — seed 0
 // measured pipeline 86.3% (easy 92.6%, chains started from the wrong digit) against 99.7% with one
-// example a row, everything else equal. 8 rows a step give 66 steps for 50k tokens of row capacity. Evaluation generates at most 40 tokens, room for the teacher's longest
-// worked chain.
+// example a row, everything else equal. 8 rows a step give 66 steps for 50k tokens of row capacity.
+// Evaluation generates at most 40 tokens, room for the teacher's longest worked chain.
 export const DEMO_SETTINGS: Record<DemoSize, DemoSettings> = {
   full: {
     train: 600, test: 300,
@@ -40,7 +40,7 @@ export const DEMO_SETTINGS: Record<DemoSize, DemoSettings> = {
   quick: {
     train: 48, test: 24,
     trainTokens: 4_096,
-    loop: { batchSize: 4, pack: 256 },
+    loop: { batchSize: 4, pack: 96 },
     eval: { maxNewTokens: 40, maxBatch: 24 },
     showsEffect: false,
   },
