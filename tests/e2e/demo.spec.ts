@@ -51,7 +51,7 @@ test('the offline demo (quick) by one click: bundled model, synthetic questions,
   await expect(page.locator('#status')).toContainText('finished');
   const seconds = (Date.now() - t0) / 1000;
 
-  // 6 · Results: the base and every method, each with an accuracy on the 24 held-out sums.
+  // 6 · Results: the base and every method, each with an accuracy on the 24 held-out questions.
   const table = await resultsTable(page);
   expect(Object.keys(table)).toEqual(['base (before training)', 'pipeline', 'sft-all', 'distill-all']);
   for (const row of Object.values(table)) expect(row[0]).toMatch(/^\d+\.\d% \[/);
@@ -64,7 +64,7 @@ test('the offline demo (quick) by one click: bundled model, synthetic questions,
   await expect(page.locator('#teacher-stats')).toContainText('demo:');
   await expect(page.locator('#results-summary')).toContainText('48 training and 24 held-out questions');
   // The budget every method had, and the tokens each processed.
-  await expect(page.locator('#results-summary')).toContainText('Training budget: 4096 tokens per method (prompt + target) → 4 steps of 4 packed rows');
+  await expect(page.locator('#results-summary')).toContainText('Training budget: 4096 tokens per method (prompt + target) → 11 steps of 4 packed rows');
   for (const m of ['pipeline', 'sft-all', 'distill-all']) expect(table[m][8]).toMatch(/^\d+ \(\d+\)$/);
   // 6 · The charts: accuracy per bucket (easy, medium, hard, all) for the base and every method, and
   // the target tokens of each method; in classroom mode a sentence under each, and under the histogram.
@@ -93,7 +93,7 @@ test('the offline demo (quick) by one click: bundled model, synthetic questions,
     teacher: { kind: 'demo' },
     methods: ['pipeline', 'sft-all', 'distill-all'],
     train: { mode: 'full', lr: 1e-3, schedule: 'cosine', warmupSteps: 3 },
-    loop: { batchSize: 4, pack: 256, trainTokens: 4096 },
+    loop: { batchSize: 4, pack: 96, trainTokens: 4096 },
     eval: { maxNewTokens: 40, maxBatch: 24 },
   });
   expect(run.counts).toEqual({ train: 48, test: 24 });
