@@ -22,8 +22,8 @@ export const DEMO_MODEL_URL = 'demo/model/';
 
 const SIZES: { size: DemoSize; what: string }[] = [
   // Times on the CI machine's SwiftShader (2 CPU cores); a real GPU is much faster.
-  { size: 'quick', what: 'a smoke run of the machinery, too small to show the effect; a few minutes on a software GPU' },
-  { size: 'full', what: 'shows the effect; several minutes on a software GPU, about one on a real one' },
+  { size: 'quick', what: 'a smoke run of the machinery, too small to show the effect; under a minute on a software GPU' },
+  { size: 'full', what: 'shows the effect; about six minutes on a software GPU (measured with the CLI on 2 CPU cores)' },
 ];
 
 const DEMO_METHODS: Method[] = ['pipeline', 'sft-all', 'distill-all'];
