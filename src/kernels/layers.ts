@@ -5,7 +5,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { entryFor, grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
+import { grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
 
 const max = (gpu: Gpu) => gpu.limits.maxComputeWorkgroupsPerDimension;
 

@@ -1,6 +1,7 @@
 // One LoRA training step's GPU work for a fixed batch shape, as a plan: forward, loss over the
 // trained positions (chunked cross-entropy, never [B,T,V] logits), and the hand-written backward,
-// with activations recomputed per layer (only the residual stream entering each layer is kept).
+// with activations either recomputed per layer (only the residual stream entering each layer is kept)
+// or kept for every layer from the forward pass (keepLayers: no recomputation; see recomputeLayers).
 //
 // Gradient convention (STYLE §7): LoRA gradients accumulate (+=) over micro-batches and are zeroed
 // by the trainer at the start of a step; activation gradients are overwritten (=), except the
@@ -45,7 +46,6 @@ export interface TrainShape {
 /** Vocabulary rows per cross-entropy pass. */
 export const CE_CHUNK = 8192;
 
-/** Activations and gradients one plan allocates (the planner uses the same list). */
 /** Bytes that keeping every layer's activations adds to a plan (over recomputing them per layer). */
 export function keepLayersExtraBytes(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0): number {
   const bytes = (specs: TensorSpec[]) => specs.reduce((sum, x) => sum + numel(x.shape) * 4, 0);
@@ -57,6 +57,19 @@ export function savedName(name: string, l: number, keepLayers: boolean): string 
   return keepLayers ? `${name}@${l}` : name;
 }
 
+/** How a plan treats each layer's activations: recomputed in the backward pass, or kept. */
+export type Recompute = 'auto' | 'always' | 'never';
+export const RECOMPUTE_CHOICES: readonly Recompute[] = ['auto', 'always', 'never'];
+/** What recompute 'auto' may spend on keeping every layer's activations: small beside any GPU today. */
+export const RECOMPUTE_BUDGET = 256 * 2 ** 20;
+
+/** Whether a plan keeps every layer's activations: 'never' recompute, or 'auto' within RECOMPUTE_BUDGET.
+ *  The trainer and the memory planner both decide here. */
+export function keepLayersFor(cfg: ModelConfig, s: TrainShape, r: number, dropout: number, recompute: Recompute): boolean {
+  return recompute === 'never' || (recompute === 'auto' && keepLayersExtraBytes(cfg, s, r, dropout) <= RECOMPUTE_BUDGET);
+}
+
+/** Activations and gradients one plan allocates (the planner uses the same list). */
 export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0, keepLayers = false): TensorSpec[] {
   const { C, I, NH, NKV, HS, L, V } = cfg;
   const BT = s.B * s.T;
@@ -187,7 +200,8 @@ export class LoraTrainPlan {
       }
     };
 
-    // The forward of layer l from x{l}: everything the backward needs, in the layer scratch.
+    // The forward of layer l from x{l}: everything the backward needs, in the layer scratch (shared, or
+    // layer l's own when keeping layers).
     const layerForward = async (l: number, xin: Tensor, xout: Tensor | null) => {
       const Lw = w.layers[l];
       add(await rmsnormForward(gpu, sv(l, 'h1'), sv(l, 'rstd1'), xin, Lw.attnNorm, BT, C, eps)); //   h1 = norm(x)
@@ -220,7 +234,7 @@ export class LoraTrainPlan {
       }
     };
 
-    // Forward: the residual stream entering every layer is kept; the rest is recomputed later.
+    // Forward: the residual stream entering every layer is kept; the rest is recomputed later, or kept too.
     add(await embeddingForward(gpu, a('x0'), a('ids'), w.embed, BT)); //                        x0 = embed[ids]
     for (let l = 0; l < L; l++) await layerForward(l, a(`x${l}`), a(`x${l + 1}`));
 
@@ -235,7 +249,7 @@ export class LoraTrainPlan {
     // dx = 0 except on the trained rows (the zeros are written by run()).
     add(await scatterRowsIdx(gpu, a('dx'), a('dsel'), a('rows'), N, C));
 
-    // Backward, last layer first; each layer is recomputed from its input, then undone line by line.
+    // Backward, last layer first; each layer is recomputed from its input (unless kept), then undone line by line.
     for (let l = L - 1; l >= 0; l--) {
       const Lw = w.layers[l];
       const xin = a(`x${l}`);

@@ -10,7 +10,7 @@ import type { Quant } from '../kernels/qweight';
 import { parameterCount, type ModelConfig } from '../model/config';
 import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/llama';
 import { baseWeightBytes, DEFAULT_LIMITS, type DeviceLimitsLike } from '../model/plan';
-import { trainActivationSpecs } from './lora-plan';
+import { keepLayersFor, trainActivationSpecs, type Recompute } from './lora-plan';
 
 export interface TrainPlanOptions {
   quant: Quant;
@@ -21,6 +21,8 @@ export interface TrainPlanOptions {
   limits?: DeviceLimitsLike;
   /** Refuse plans above this many bytes (e.g. what the adapter reports, or a user budget). */
   budgetBytes?: number;
+  /** As the trainer's option (default 'auto': every layer's activations kept when that adds ≤ 256 MiB). */
+  recompute?: Recompute;
 }
 
 export interface TrainMemoryPlan {
@@ -43,8 +45,11 @@ export function planTraining(cfg: ModelConfig, o: TrainPlanOptions): TrainMemory
   }
   const BT = o.batch * o.seqLen;
   let acts;
+  let keep = false;
   try {
-    acts = planArena('activations', trainActivationSpecs(cfg, { B: o.batch, T: o.seqLen, N: BT }, o.r), limits);
+    const shape = { B: o.batch, T: o.seqLen, N: BT };
+    keep = keepLayersFor(cfg, shape, o.r, 0, o.recompute ?? 'auto');
+    acts = planArena('activations', trainActivationSpecs(cfg, shape, o.r, 0, keep), limits);
   } catch (e) {
     if (e instanceof LimitTooLowError) throw new LimitTooLowError(e.limit, e.needed, e.available, 'lower the batch size or the sequence length');
     throw e;
@@ -54,7 +59,7 @@ export function planTraining(cfg: ModelConfig, o: TrainPlanOptions): TrainMemory
     { name: `LoRA r=${o.r}`, bytes: lora },
     { name: 'LoRA gradients', bytes: lora },
     { name: 'AdamW moments', bytes: 2 * lora },
-    { name: `activations ${o.batch}×${o.seqLen} (recomputed per layer)`, bytes: acts.totalBytes },
+    { name: `activations ${o.batch}×${o.seqLen} (${keep ? 'every layer kept' : 'recomputed per layer'})`, bytes: acts.totalBytes },
     { name: 'rope table', bytes: align(o.seqLen * cfg.HS * 4) },
     { name: 'scratch (load slices, grad-norm slots, readback)', bytes: 8 * 2 ** 20 * 2 + align(2 * targets.length * cfg.L * 256) },
   ];

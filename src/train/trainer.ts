@@ -12,7 +12,7 @@ import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from
 import { peftName } from '../model/lora';
 import type { Model } from '../model/model';
 import { rng } from '../util/random';
-import { keepLayersExtraBytes, LoraTrainPlan, type FullGrads } from './lora-plan';
+import { keepLayersFor, LoraTrainPlan, RECOMPUTE_CHOICES, type FullGrads, type Recompute } from './lora-plan';
 import type { QWeight } from '../kernels/qweight';
 
 /** Training defaults, each with its reason. */
@@ -37,11 +37,8 @@ export const TRAIN_DEFAULTS = {
   /** Per-layer activation recomputation in the backward pass: 'auto' keeps every layer's activations
    *  when that adds at most RECOMPUTE_BUDGET bytes (small models: the recomputed forward was ~20–25%
    *  of a step), 'always' recomputes (least memory), 'never' keeps them whatever the cost. */
-  recompute: 'auto' as 'auto' | 'always' | 'never',
+  recompute: 'auto' as Recompute,
 };
-
-/** What recompute 'auto' may spend on keeping every layer's activations: small beside any GPU today. */
-export const RECOMPUTE_BUDGET = 256 * 2 ** 20;
 
 export type TrainConfig = typeof TRAIN_DEFAULTS;
 
@@ -117,7 +114,7 @@ export function learningRate(c: Pick<TrainConfig, 'lr' | 'warmupSteps' | 'schedu
   return min + (c.lr - min) * 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 
-type Named = { name: string; t: Tensor };
+export type Named = { name: string; t: Tensor };
 
 function zerosList(gpu: Gpu, list: Named[], what: string, category: 'grads' | 'optimizer'): Named[] {
   return list.map(({ name, t }) => {
@@ -128,7 +125,7 @@ function zerosList(gpu: Gpu, list: Named[], what: string, category: 'grads' | 'o
 }
 
 /** Every base weight of a model loaded without quantisation, by HF name (full fine-tuning). */
-export function baseParams(model: Model): { name: string; t: Tensor }[] {
+export function baseParams(model: Model): Named[] {
   const { cfg, weights: w } = model;
   const one = (q: QWeight): Tensor => {
     if (q.bits !== 32 || q.chunks.length !== 1) throw new EntrotuneError(`full fine-tuning needs ${q.name} unquantised in one buffer`, 'load the model with quant: "none"; full fine-tuning is for small models');
@@ -218,7 +215,7 @@ export class Trainer {
   static async create(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
     const c = { ...TRAIN_DEFAULTS, ...config };
     if (!(c.dropout >= 0 && c.dropout < 1)) throw new EntrotuneError(`LoRA dropout must be in [0, 1), got ${c.dropout}`);
-    if (!['auto', 'always', 'never'].includes(c.recompute)) throw new EntrotuneError(`recompute must be auto, always or never, got "${c.recompute}"`);
+    if (!RECOMPUTE_CHOICES.includes(c.recompute)) throw new EntrotuneError(`recompute must be auto, always or never, got "${c.recompute}"`);
     if (c.dropout > 0 && c.mode === 'full') throw new EntrotuneError('dropout applies to LoRA adapters only', 'use mode "lora", or dropout 0 for full fine-tuning');
     if (!(c.r >= 1 && Number.isInteger(c.r))) throw new EntrotuneError(`LoRA rank must be a positive integer, got ${c.r}`);
     if (!(c.lr > 0)) throw new EntrotuneError(`learning rate must be positive, got ${c.lr}`);
@@ -275,8 +272,7 @@ export class Trainer {
         this.plans.delete(k);
       }
       const shape = { B, T, N };
-      const rc = this.config.recompute;
-      const keep = rc === 'never' || (rc === 'auto' && keepLayersExtraBytes(this.model.cfg, shape, this.lora?.r ?? 0, this.config.dropout) <= RECOMPUTE_BUDGET);
+      const keep = keepLayersFor(this.model.cfg, shape, this.lora?.r ?? 0, this.config.dropout, this.config.recompute);
       p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.loraGrads, this.model.ropeTable, shape, this.full, this.config.dropout, keep);
       this.plans.set(key, p);
     }

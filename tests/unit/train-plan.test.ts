@@ -19,6 +19,17 @@ describe('training memory plan from config.json alone (QLoRA nf4, batch×seq 1×
     console.log(trainingPlanTable(all, o));
   });
 
+  it('plans what the trainer allocates: recompute auto keeps small models\' layers, not large ones\'', () => {
+    const demo = fromHfConfig(JSON.parse(readFileSync(join(__dirname, '../../public/demo/model/config.json'), 'utf8')));
+    const o = { quant: 'none' as const, batch: 8, seqLen: 96, r: 4, limits };
+    const acts = (p: ReturnType<typeof planTraining>) => p.arenas.find((a) => a.name.startsWith('activations'))!;
+    const kept = planTraining(demo, o), recomputed = planTraining(demo, { ...o, recompute: 'always' });
+    expect(acts(kept).name).toContain('every layer kept');
+    expect(acts(recomputed).name).toContain('recomputed per layer');
+    expect(acts(kept).bytes).toBeGreaterThan(acts(recomputed).bytes);
+    expect(acts(planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 1, seqLen: 1024, r: 16, limits })).name).toContain('recomputed per layer');
+  });
+
   it('refuses a plan over budget, naming the setting to lower', () => {
     expect(() => planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 16, seqLen: 2048, r: 16, limits, budgetBytes: 2 * GiB })).toThrow(LimitTooLowError);
     expect(() => planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 16, seqLen: 2048, r: 16, limits, budgetBytes: 2 * GiB })).toThrow(/lower the batch size or the sequence length/);
