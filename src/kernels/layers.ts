@@ -5,7 +5,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
+import { entryFor, grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
 
 const max = (gpu: Gpu) => gpu.limits.maxComputeWorkgroupsPerDimension;
 
@@ -21,7 +21,7 @@ export async function rmsnormForward(gpu: Gpu, y: Tensor, rstd: Tensor, x: Tenso
 
 /** GPU set: a workgroup of rowThreads(W) per row; software set: an invocation per row. */
 function rmsnormKey(gpu: Gpu, entry: string, W: number) {
-  return gpu.kernels === 'software' ? { shader: 'rmsnorm', entry: `${entry}_sw` } : { shader: 'rmsnorm', entry, constants: { WG: rowThreads(W) } };
+  return gpu.kernels === 'software' ? { shader: 'rmsnorm', entry: entryFor(gpu, entry) } : { shader: 'rmsnorm', entry, constants: { WG: rowThreads(W) } };
 }
 
 /** Workgroups for R rows: one workgroup per row (GPU set) or one invocation per row (software set). */
