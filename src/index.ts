@@ -38,6 +38,9 @@ export interface LoadModelOptions {
    *  `int8` or `none` keep the full-vocabulary distribution (entropy) closer to the original. */
   embedQuant?: Quant;
   adapter?: AdapterSource;
+  /** Render prompts in thinking mode (Qwen3's `enable_thinking`). Default false: the answer is the first
+   * token after the prompt, as scoring, training and evaluation need; scoring refuses a thinking model. */
+  thinking?: boolean;
   /** Longest prompt + generation this instance will run (default: min(config, 4096)). */
   contextLength?: number;
   onProgress?: (p: LoadProgress | (DownloadProgress & { phase: 'download' })) => void;
@@ -54,11 +57,11 @@ function toSource(s: ModelSource | string): ModelSource {
 /** The small files that make a weights file a usable model folder; full fine-tuning writes them next to its weights. */
 const COMPANION_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
 
-async function readTokenizer(files: ModelFiles): Promise<Tokenizer | null> {
+async function readTokenizer(files: ModelFiles, thinking: boolean): Promise<Tokenizer | null> {
   if (!(await files.has('tokenizer.json'))) return null;
   const cfg = (await files.has('tokenizer_config.json')) ? await files.json('tokenizer_config.json') : {};
   const gen = (await files.has('generation_config.json')) ? await files.json('generation_config.json') : undefined;
-  return loadTokenizer(await files.json('tokenizer.json'), cfg, gen);
+  return loadTokenizer(await files.json('tokenizer.json'), cfg, gen, { thinking });
 }
 
 /** Load a model (config, tokenizer, weights, optional adapter) onto the GPU. */
@@ -86,7 +89,7 @@ export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadM
 /** Load from files already opened (memory, a synthetic model in the benchmark, a test). */
 export async function loadModelFromFiles(gpu: Gpu, files: ModelFiles, name: string, o: Omit<LoadModelOptions, 'cache' | 'fetch'> = {}): Promise<Model> {
   const cfg = await loadConfig(files);
-  const tokenizer = await readTokenizer(files);
+  const tokenizer = await readTokenizer(files, o.thinking ?? false);
   const index = await indexWeights(files, cfg);
   const parameters = parameterCount(cfg);
   const quant = o.quant ?? defaultQuant(parameters);

@@ -7,7 +7,7 @@ import { loadModel } from '../index';
 import { describeLoadProgress, num, parse, progressLine, quant, cliDevice } from './args';
 
 export const GENERATE_USAGE = `entrotune generate --model <folder|URL|hub repo[@revision]> --prompt "text"
-  [--system "text"] [--no-chat] [--adapter <folder|URL|repo>] [--quant nf4|int8|none]
+  [--system "text"] [--no-chat] [--thinking] [--adapter <folder|URL|repo>] [--quant nf4|int8|none]
   [--max-tokens 128] [--temperature 0] [--top-p 1] [--seed 0] [--cache-dir ~/.cache/entrotune]`;
 
 export function defaultCacheDir(): string {
@@ -20,6 +20,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     prompt: { type: 'string' },
     system: { type: 'string' },
     'no-chat': { type: 'boolean' },
+    thinking: { type: 'boolean' },
     adapter: { type: 'string' },
     quant: { type: 'string' },
     'max-tokens': { type: 'string' },
@@ -35,6 +36,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
   const model = await loadModel(gpu, a.model, {
     quant: quant(a.quant),
     adapter: a.adapter,
+    thinking: a.thinking === true,
     cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()),
     onProgress: (p) => line(describeLoadProgress(p as never)),
   });

@@ -63,6 +63,12 @@ function softmaxEntropy(x: ArrayLike<number>): { H: number; lse: number } {
 export async function scoreDataset(model: Model, questions: Question[], o: ScoreOptions = {}): Promise<ScoreRecord[]> {
   const tok = model.tokenizer;
   if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'scoring renders prompts with the model\'s tokenizer and chat template');
+  if (tok.thinking) {
+    throw new EntrotuneError(
+      `${model.name} was loaded in thinking mode: its next token after the prompt is <think>, not the answer, so single-token answer entropy measures nothing`,
+      'load the model with thinking off (the default) to score it',
+    );
+  }
   const template = o.prompt ?? PROMPTS.letters;
   const batchSize = Math.max(1, o.batchSize ?? 8);
   const labels = labelTokens(tok, template.labels);

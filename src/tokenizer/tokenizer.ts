@@ -3,9 +3,19 @@
 // conversations become text through the model's own chat_template (tokenizer_config.json) rendered by
 // @huggingface/jinja, with the variables transformers' apply_chat_template passes.
 //
+// Every prompt is rendered for a direct answer, the same way for scoring, training and evaluation:
+// - `enable_thinking` is false unless asked for: Qwen3's template then writes an empty
+//   `<think>\n\n</think>\n\n` into the generation prompt, so the model's next token is the answer
+//   (with thinking on it is `<think>`, and the single-token answer entropy would measure nothing);
+// - `date_string` is fixed (the Llama-3.1/3.2 templates' own fallback, "26 Jul 2024"), so a prompt is the
+//   same on every day: otherwise @huggingface/jinja's strftime_now puts today's date in the system turn;
+// - `tools` is none, as transformers passes it without tools.
+//
 // For training, encodeChat() turns a conversation into ids plus a loss mask that is 1 only on the final
-// assistant answer and its end-of-turn token: the prompt is rendered with the generation prompt, the
-// full conversation without it, and the answer is what the full text adds after the prompt.
+// assistant answer and the end-of-turn token the template writes right after it: the prompt is rendered
+// with the generation prompt, the full conversation without it, and the answer is found in what the full
+// text adds after the prompt. Whatever the template writes after the end-of-turn token (ChatML's "\n", the
+// first Llama-3 template's unconditional assistant header) is not part of the example.
 //
 // Library behaviour we correct for (checked against @huggingface/tokenizers 0.2.0):
 // - decode() throws on an empty id list; we return "".
@@ -33,9 +43,10 @@ export interface Tokenizer {
   applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
   /**
    * For training: ids of the rendered conversation, and a mask that is 1 on the tokens of the final
-   * assistant message and its end-of-turn token, 0 elsewhere. ids = encode(prompt) ++ encode(answer),
-   * where prompt is the conversation before the last assistant message with the generation prompt:
-   * exactly the ids the model sees at inference before it writes the answer.
+   * assistant message and its end-of-turn token, 0 elsewhere. ids = encode(prompt) ++ encode(answer) ++
+   * end-of-turn, where prompt is the conversation before the last assistant message with the generation
+   * prompt: exactly the ids the model sees at inference before it writes the answer. Nothing the template
+   * writes after the end-of-turn token is included.
    */
   encodeChat(messages: ChatMessage[]): { ids: number[]; assistantMask: number[] };
   /** Exact vocabulary lookup, including added/special tokens, in the vocabulary's own spelling
@@ -45,8 +56,14 @@ export interface Tokenizer {
   readonly vocabSize: number;
   /** tokenizer_config.json's bos_token, or null when it has none (Qwen2 has none). */
   readonly bosTokenId: number | null;
-  /** Tokens that end generation: tokenizer_config's eos_token ∪ generation_config's eos_token_id. */
+  /** Tokens that end generation: tokenizer_config's eos_token ∪ generation_config's eos_token_id ∪ the
+   * template's end-of-turn token. */
   readonly eosTokenIds: number[];
+  /** The special token the chat template writes right after an assistant message (ChatML's <|im_end|>,
+   * Llama-3's <|eot_id|>), or null when it writes none (or the tokenizer has no template). */
+  readonly endOfTurnId: number | null;
+  /** Whether prompts are rendered in thinking mode (only when asked for and the template has one). */
+  readonly thinking: boolean;
   /** tokenizer_config's pad_token, else generation_config's pad_token_id, else null. */
   readonly padTokenId: number | null;
   /** Ids of every added token marked special, plus bos/eos/pad. */
@@ -57,7 +74,15 @@ export interface Tokenizer {
 export interface LoadTokenizerOptions {
   /** A chat template to use instead of tokenizer_config's (newer repos ship it as chat_template.jinja). */
   chatTemplate?: string;
+  /** Render prompts in thinking mode (the template's `enable_thinking`, Qwen3). Default false: the
+   * answer is then the first token after the prompt, which scoring and training rely on. */
+  thinking?: boolean;
+  /** The date templates that print one are given (`date_string`). Default DEFAULT_DATE_STRING. */
+  dateString?: string;
 }
+
+/** The date the Llama-3.1/3.2 templates fall back to themselves: fixed, so prompts do not change daily. */
+export const DEFAULT_DATE_STRING = '26 Jul 2024';
 
 type Json = Record<string, unknown>;
 
@@ -135,16 +160,20 @@ export function loadTokenizer(
     if (!list.every((x) => Number.isInteger(x) && x >= 0)) {
       throw new CorruptFileError('generation_config.json', `"${field}" must be a token id or a list of token ids, got ${JSON.stringify(value)}`);
     }
+    const unknown = list.find((id: number) => hf.id_to_token(id) === undefined);
+    if (unknown !== undefined) {
+      throw new CorruptFileError('generation_config.json', `"${field}" names token ${unknown}, which tokenizer.json does not have (${vocabSize} tokens)`, 'check that generation_config.json and tokenizer.json come from the same model');
+    }
     return list as number[];
   };
 
   const bosTokenId = configTokenId('bos_token');
   const configEos = configTokenId('eos_token');
-  const eosTokenIds = [...new Set([...(configEos === null ? [] : [configEos]), ...generationIds('eos_token_id')])];
+  const declaredEos = [...(configEos === null ? [] : [configEos]), ...generationIds('eos_token_id')];
   const padTokenId = configTokenId('pad_token') ?? generationIds('pad_token_id')[0] ?? null;
   const specialTokenIds = new Set<number>();
   for (const [id, token] of hf.get_added_tokens_decoder()) if (token.special) specialTokenIds.add(id);
-  for (const id of [bosTokenId, padTokenId, ...eosTokenIds]) if (id !== null) specialTokenIds.add(id);
+  for (const id of [bosTokenId, padTokenId, ...declaredEos]) if (id !== null) specialTokenIds.add(id);
 
   // The strings templates see as bos_token / eos_token (undefined when absent, as in transformers).
   const tokenText = (field: string): string | undefined => {
@@ -152,6 +181,7 @@ export function loadTokenizer(
     return typeof value === 'string' ? value : isObject(value) && typeof value.content === 'string' ? value.content : undefined;
   };
   const cleanUpSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
+  const dateString = opts.dateString ?? DEFAULT_DATE_STRING;
 
   // ---- chat template: parsed once, rendered per conversation ----
   const templateSource = opts.chatTemplate ?? pickChatTemplate(tokenizerConfig.chat_template);
@@ -167,6 +197,9 @@ export function loadTokenizer(
       );
     }
   }
+
+  // Thinking mode only means something to a template that reads enable_thinking.
+  const thinking = opts.thinking === true && templateSource !== null && templateSource.includes('enable_thinking');
 
   const encode = (text: string, o: { addSpecialTokens?: boolean } = {}): number[] => {
     const ids = hf.encode(text, { add_special_tokens: o.addSpecialTokens ?? false }).ids;
@@ -200,7 +233,9 @@ export function loadTokenizer(
         eos_token: tokenText('eos_token'),
         pad_token: tokenText('pad_token'),
         unk_token: tokenText('unk_token'),
-        tools: undefined,
+        tools: null,
+        enable_thinking: thinking,
+        date_string: dateString,
       });
     } catch (err) {
       // Templates reject what they cannot format (raise_exception("Conversation roles must alternate...")).
@@ -208,32 +243,62 @@ export function loadTokenizer(
     }
   };
 
+  /**
+   * The text the template adds for the final assistant message of `messages`, split at its content:
+   * what comes before the content (a template's own preamble, e.g. Qwen3's empty think block in
+   * thinking mode), and what comes after it (the end-of-turn token and whatever follows).
+   */
+  const answerParts = (messages: ChatMessage[]): { prompt: string; before: string; content: string; after: string } => {
+    const prompt = applyChatTemplate(messages.slice(0, -1), { addGenerationPrompt: true });
+    const full = applyChatTemplate(messages, { addGenerationPrompt: false });
+    if (!full.startsWith(prompt)) {
+      throw new EntrotuneError(
+        'the chat template renders the conversation with its answer differently from the prompt it writes for generation (the full text does not start with the prompt), so the answer tokens cannot be located',
+        'the template rewrites earlier turns or moves part of the answer (Qwen3\'s puts anything before "</think>" in a think block): remove such markup from the answer, or supply a chat template whose output grows by appending',
+      );
+    }
+    const added = full.slice(prompt.length);
+    // Templates may trim the content (Llama-3's `| trim`); look for it as given, then trimmed.
+    const given = messages[messages.length - 1].content;
+    const content = added.includes(given) ? given : given.trim();
+    const at = added.indexOf(content);
+    if (at < 0) {
+      throw new EntrotuneError(
+        'the chat template rewrites the assistant message (its text does not appear in the rendered conversation), so the answer tokens cannot be located',
+        'check the answer text (Qwen3\'s template, for one, moves anything before "</think>" out of the answer); or supply a chat template that writes messages as given',
+      );
+    }
+    return { prompt, before: added.slice(0, at), content, after: added.slice(at + content.length) };
+  };
+
+  /** The end-of-turn token: the special token the template writes right after an assistant message.
+   * Found once, on first use, by rendering a two-turn conversation (so a template that cannot render
+   * one fails there, with the template's own message, not when the model loads). */
+  let endOfTurn: { id: number | null } | null = null;
+  const endOfTurnId = (): number | null => {
+    if (endOfTurn === null) {
+      const probe: ChatMessage[] = [{ role: 'user', content: 'Which?' }, { role: 'assistant', content: 'This one.' }];
+      const first = template === null ? undefined : encode(answerParts(probe).after)[0];
+      endOfTurn = { id: first !== undefined && specialTokenIds.has(first) ? first : null };
+    }
+    return endOfTurn.id;
+  };
+
   const encodeChat = (messages: ChatMessage[]): { ids: number[]; assistantMask: number[] } => {
     const last = messages[messages.length - 1];
     if (!last || last.role !== 'assistant') {
       throw new EntrotuneError('encodeChat needs a conversation that ends with an assistant message', 'append the target answer as the last message');
     }
-    const promptText = applyChatTemplate(messages.slice(0, -1), { addGenerationPrompt: true });
-    const fullText = applyChatTemplate(messages, { addGenerationPrompt: false });
-    if (!fullText.startsWith(promptText)) {
-      throw new EntrotuneError(
-        'the chat template renders the conversation differently from its prompt (the full text does not start with the prompt), so the answer tokens cannot be located',
-        'this template rewrites earlier turns; supply a chat template whose output grows by appending',
-      );
-    }
-    // Tokenize the two parts separately rather than the full text once: the prompt ids are then exactly
-    // the ones generation starts from, and no BPE merge straddles the prompt/answer boundary.
-    const promptIds = encode(promptText);
-    const answerIds = encode(fullText.slice(promptText.length));
-    // The answer part is the assistant content, its end-of-turn token, and whatever the template writes
-    // after it (ChatML's "\n"). The mask covers it up to and including the first eos token; a template
-    // without one in the answer gets the whole answer part.
-    const eos = new Set(eosTokenIds);
-    const end = answerIds.findIndex((id) => eos.has(id));
-    const masked = end < 0 ? answerIds.length : end + 1;
+    const { prompt, before, content, after } = answerParts(messages);
+    // Each part is tokenized on its own rather than the full text at once: the prompt ids are then
+    // exactly the ones generation starts from, and no BPE merge straddles a boundary.
+    const promptIds = [...encode(prompt), ...encode(before)];
+    const eot = endOfTurnId();
+    const endIds = eot !== null && encode(after)[0] === eot ? [eot] : [];
+    const answerIds = [...encode(content), ...endIds];
     return {
       ids: [...promptIds, ...answerIds],
-      assistantMask: [...promptIds.map(() => 0), ...answerIds.map((_, i) => (i < masked ? 1 : 0))],
+      assistantMask: [...promptIds.map(() => 0), ...answerIds.map(() => 1)],
     };
   };
 
@@ -245,7 +310,14 @@ export function loadTokenizer(
     tokenId: (token: string) => hf.token_to_id(token),
     vocabSize,
     bosTokenId,
-    eosTokenIds,
+    get eosTokenIds() {
+      const eot = endOfTurnId();
+      return [...new Set([...declaredEos, ...(eot === null ? [] : [eot])])];
+    },
+    get endOfTurnId() {
+      return endOfTurnId();
+    },
+    thinking,
     padTokenId,
     specialTokenIds,
   };

@@ -125,15 +125,18 @@ describe('loadTokenizer', () => {
     ];
     const { ids, assistantMask } = tok.encodeChat(messages);
     expect(assistantMask).toHaveLength(ids.length);
-    expect(tok.decode(ids)).toBe(tok.applyChatTemplate(messages));
+    // Everything the template writes, up to and including the answer's <|im_end|>; ChatML's trailing
+    // "\n" comes after the end of the turn and is not part of the example.
+    expect(tok.decode(ids) + '\n').toBe(tok.applyChatTemplate(messages));
 
     const prompt = tok.encode(tok.applyChatTemplate(messages.slice(0, -1), { addGenerationPrompt: true }));
     const target = [...tok.encode(answer), IM_END];
     expect(ids.slice(0, prompt.length)).toEqual(prompt); // the ids generation starts from
     expect(ids.filter((_, i) => assistantMask[i] === 1)).toEqual(target);
-    // The ones are one contiguous run right after the prompt; ChatML's trailing "\n" is not a target.
-    expect(assistantMask).toEqual([...prompt.map(() => 0), ...target.map(() => 1), 0]);
-    expect(tok.decode(ids.slice(-1))).toBe('\n');
+    // The ones are one contiguous run right after the prompt, to the end of the example.
+    expect(assistantMask).toEqual([...prompt.map(() => 0), ...target.map(() => 1)]);
+    expect(tok.endOfTurnId).toBe(IM_END);
+    expect(tok.eosTokenIds).toContain(IM_END);
   });
 
   it('encodeChat needs a final assistant message', () => {
@@ -180,6 +183,7 @@ describe('loadTokenizer errors', () => {
     const config = files['tokenizer_config.json'] as Record<string, unknown>;
     expect(() => loadTokenizer(json, 'x')).toThrow(/^tokenizer_config\.json: /);
     expect(() => loadTokenizer(json, { ...config, eos_token: '<|nope|>' })).toThrow(/eos_token "<\|nope\|>" is not in/);
+    expect(() => loadTokenizer(json, config, { eos_token_id: [V - 1, 99999] })).toThrow(/^generation_config\.json: "eos_token_id" names token 99999, which tokenizer\.json does not have \(384 tokens\)/);
     expect(() => loadTokenizer(json, { ...config, chat_template: '{% for %}' })).toThrow(/chat_template does not parse/);
     const raising = loadTokenizer(json, config);
     expect(() => raising.applyChatTemplate([{ role: 'tool' as ChatMessage['role'], content: 'x' }])).toThrow(/chat template failed: .*Unknown role: tool/);
