@@ -90,6 +90,11 @@ export class UnsupportedModelError extends EntrotuneError {
 export class DownloadError extends EntrotuneError {
   override readonly code = 'DOWNLOAD';
   override name = 'DownloadError'; // explicit: minified builds rename classes
+  /** A network failure, a busy server (429, 5xx) or a cut connection: trying again may work, so the
+   * files finished so far stay in the cache. False for 404s, refused access and the like. */
+  constructor(message: string, hint = '', readonly transient = false) {
+    super(message, hint);
+  }
 }
 
 /** Browser storage cannot hold what is about to be written. */

@@ -1,6 +1,6 @@
 // entrotune's public API: used the same way by the page's worker, the CLI and the tests.
 
-import { CorruptFileError, EntrotuneError, UnsupportedModelError } from './errors';
+import { CorruptFileError, DownloadError, EntrotuneError, UnsupportedModelError } from './errors';
 import type { Gpu } from './gpu/device';
 import type { Quant } from './kernels/qweight';
 import type { ByteSource } from './model/bytes';
@@ -10,7 +10,7 @@ import { destroyWeight } from './model/weights';
 import { loadAdapter } from './model/lora';
 import { Model } from './model/model';
 import { Trainer as TrainerClass } from './train/trainer';
-import { describeSource, openModel, parseModelSource, removeCachedModel, sourceId, type ModelCache, type ModelFiles, type ModelSource, type DownloadProgress } from './model/sources';
+import { cachedKeys, describeSource, openModel, parseModelSource, removeAddedFiles, removeCachedModel, revisionOf, sourceId, type DownloadProgress, type HttpSource, type ModelCache, type ModelFiles, type ModelSource } from './model/sources';
 import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
 
 export { createDevice, Gpu } from './gpu/device';
@@ -67,6 +67,7 @@ async function readTokenizer(files: ModelFiles, thinking: boolean): Promise<Toke
 /** Load a model (config, tokenizer, weights, optional adapter) onto the GPU. */
 export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadModelOptions = {}): Promise<Model> {
   const src = toSource(source);
+  const cached = o.cache && (src.kind === 'hub' || src.kind === 'url') ? { cache: o.cache, src, before: await cachedKeys(o.cache, src) } : null;
   try {
     const files = await openModel(src, {
       onProgress: o.onProgress ? (p: DownloadProgress) => o.onProgress!({ ...p, phase: 'download' }) : undefined,
@@ -77,12 +78,29 @@ export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadM
     });
     return await loadModelFromFiles(gpu, files, describeSource(src), o);
   } catch (err) {
-    // A model that is corrupt or unsupported must not stay in the cache looking usable (a network
-    // failure keeps the finished files, so a retry resumes).
-    if (o.cache && (src.kind === 'hub' || src.kind === 'url') && (err instanceof CorruptFileError || err instanceof UnsupportedModelError)) {
-      await removeCachedModel(o.cache, sourceId(src)).catch(() => undefined);
-    }
+    if (cached) await restoreCache(cached.cache, cached.src, cached.before, err);
     throw err;
+  }
+}
+
+/**
+ * After a failed load, put the cache back as it was. A transient failure (network, busy server, cut
+ * connection) or a stop keeps the finished files, so the next try resumes; a model found corrupt or
+ * unsupported leaves the cache entirely (it must not stay there looking usable); any other failure (a
+ * missing shard, refused access, the GPU) removes what this load added and keeps what was there.
+ */
+async function restoreCache(cache: ModelCache, src: HttpSource, before: ReadonlySet<string>, err: unknown): Promise<void> {
+  const transient = (err instanceof DownloadError && err.transient) || (err instanceof DOMException && err.name === 'AbortError');
+  if (transient) return;
+  try {
+    if (err instanceof CorruptFileError || err instanceof UnsupportedModelError) await removeCachedModel(cache, sourceId(src), revisionOf(src));
+    else await removeAddedFiles(cache, src, before);
+  } catch (cleanup) {
+    const first = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new EntrotuneError(
+      `loading ${describeSource(src)} failed (${first}), and removing its partly cached files failed too: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`,
+      `remove ${sourceId(src)} from the model cache by hand, then open it again`,
+    );
   }
 }
 
@@ -90,6 +108,10 @@ export async function loadModel(gpu: Gpu, source: ModelSource | string, o: LoadM
 export async function loadModelFromFiles(gpu: Gpu, files: ModelFiles, name: string, o: Omit<LoadModelOptions, 'cache' | 'fetch'> = {}): Promise<Model> {
   const cfg = await loadConfig(files);
   const tokenizer = await readTokenizer(files, o.thinking ?? false);
+  if (tokenizer && tokenizer.vocabSize > cfg.V) {
+    // Ids past the embedding would read rows that do not exist: a tokenizer from another model.
+    throw new CorruptFileError('tokenizer.json', `has ${tokenizer.vocabSize} tokens, but the model's embedding has ${cfg.V} rows (config.json vocab_size)`, 'check that tokenizer.json and the weights come from the same model');
+  }
   const index = await indexWeights(files, cfg);
   const parameters = parameterCount(cfg);
   const quant = o.quant ?? defaultQuant(parameters);

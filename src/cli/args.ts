@@ -3,7 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDataset, type Question } from '../data/dataset';
 import { PROMPTS, type LabelStyle } from '../data/prompts';
-import { EntrotuneError } from '../errors';
+import { DatasetError, EntrotuneError } from '../errors';
 import { createDevice, KERNEL_CHOICES, type Gpu, type KernelChoice } from '../gpu/device';
 import { formatBytes } from '../gpu/memory';
 import type { Quant } from '../kernels/qweight';
@@ -48,10 +48,21 @@ export function describeLoadProgress(p: { phase: string; bytes?: number; total?:
 }
 
 /** The questions of a dataset file (JSONL, JSON, CSV); invalid rows are listed on stderr and skipped (or stop the run). */
-export async function readQuestions(file: string, o: { limit?: number; onInvalid?: 'skip' | 'stop' } = {}): Promise<Question[]> {
+/** A dataset file's text, or a DatasetError naming it (missing, a folder, unreadable). */
+export async function readDataFile(file: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${(err as Error).message})`;
+    throw new DatasetError(file, null, why, `check the path (relative paths start from ${process.cwd()})`);
+  }
+}
+
+export async function readQuestions(file: string, o: { limit?: number; onInvalid?: 'skip' | 'stop' } = {}): Promise<Question[]> {
   const { basename } = await import('node:path');
-  const parsed = parseDataset(await readFile(file, 'utf8'), basename(file), { onInvalid: o.onInvalid });
+  const parsed = parseDataset(await readDataFile(file), basename(file), { onInvalid: o.onInvalid });
   for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(file)} line ${bad.line}: ${bad.reason}\n`);
   const qs = o.limit ? parsed.questions.slice(0, o.limit) : parsed.questions;
   if (!qs.length) throw new EntrotuneError(`${file} has no valid questions`);

@@ -39,12 +39,13 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const limit = a.limit ? num(a.limit, 'limit', 0, (n) => Number.isInteger(n) && n > 0) : undefined;
   const questions = await readQuestions(a.data, { limit, onInvalid });
 
-  await mkdir(a.out, { recursive: true });
   const { nodeDirCache } = await import('../model/node-files');
   const gpu = await cliDevice();
   const line = progressLine();
   const model = await loadModel(gpu, a.model, { quant: quant(a.quant), cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
   line(`${model.name} on ${gpu.adapter.name} (${model.report.quant})`, true);
+  // The output folder is made only once the model is loaded, so a failed load leaves no empty folder.
+  await mkdir(a.out, { recursive: true });
   const store = await fileStore<ScoreRecord>(join(a.out, 'scores.jsonl'));
   const t0 = performance.now();
   let resumedNote = false;

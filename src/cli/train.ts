@@ -1,18 +1,18 @@
 // entrotune train --model … --data train.jsonl --out dir: LoRA training with checkpoints every N
 // steps in `dir` (resumed automatically when dir holds one) and the PEFT adapter at the end.
 
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadModel } from '../index';
+import { looksLikeChatJsonl, parseChatJsonl } from '../data/chat-dataset';
 import { parseDataset } from '../data/dataset';
 import { label, promptMessages, PROMPTS } from '../data/prompts';
-import { EntrotuneError } from '../errors';
+import { DatasetError, EntrotuneError } from '../errors';
 import { formatBytes } from '../gpu/memory';
 import type { ChatMessage } from '../tokenizer/tokenizer';
 import { nodeDirSink } from '../train/checkpoint';
 import { chatExample, trainLoop, type TrainExample } from '../train/loop';
 import { Trainer } from '../train/trainer';
-import { describeLoadProgress, num, parse, progressLine, quant, cliDevice } from './args';
+import { cliDevice, describeLoadProgress, num, parse, progressLine, quant, readDataFile } from './args';
 import { defaultCacheDir } from './generate';
 
 export const TRAIN_USAGE = `entrotune train --model <folder|URL|repo> --data <train.jsonl> --out <dir>
@@ -32,6 +32,21 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (schedule !== 'cosine' && schedule !== 'constant') throw new EntrotuneError(`--schedule must be cosine or constant, got "${a.schedule}"`);
   const int = (n: number) => Number.isInteger(n) && n > 0;
 
+  // The data is read and checked before the model loads: a bad line costs no download.
+  const file = basename(a.data);
+  const text = await readDataFile(a.data);
+  const includePrompt = !!a['include-prompt'];
+  let conversations: { line: number; messages: ChatMessage[] }[];
+  if (looksLikeChatJsonl(text)) {
+    conversations = parseChatJsonl(text, file); // used as they are
+  } else {
+    // Multiple-choice rows become prompt + gold letter.
+    const parsed = parseDataset(text, file);
+    for (const bad of parsed.invalid) process.stderr.write(`skipped ${file} line ${bad.line}: ${bad.reason}\n`);
+    if (!parsed.questions.length) throw new DatasetError(file, null, 'has no valid questions or conversations', 'see the skipped lines above');
+    conversations = parsed.questions.map((q) => ({ line: 0, messages: [...promptMessages(q, PROMPTS.letters), { role: 'assistant', content: label('letters', q.answer) }] }));
+  }
+
   const { nodeDirCache } = await import('../model/node-files');
   const gpu = await cliDevice();
   const line = progressLine();
@@ -40,22 +55,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const tok = model.tokenizer;
   if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'training needs the tokenizer and chat template');
 
-  // Chat rows are used as they are; multiple-choice rows become prompt + gold letter.
-  const text = await readFile(a.data, 'utf8');
-  const includePrompt = !!a['include-prompt'];
-  let examples: TrainExample[];
-  const first = text.split('\n').find((l) => l.trim());
-  if (first && 'messages' in JSON.parse(first)) {
-    examples = text.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim()).map(([l, lineNo]) => {
-      const row = JSON.parse(l) as { messages?: ChatMessage[] };
-      if (!Array.isArray(row.messages) || row.messages.at(-1)?.role !== 'assistant') throw new EntrotuneError(`${basename(a.data!)} line ${lineNo}: "messages" must end with an assistant message`);
-      return chatExample(tok, row.messages, includePrompt);
-    });
-  } else {
-    const parsed = parseDataset(text, basename(a.data));
-    for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(a.data)} line ${bad.line}: ${bad.reason}\n`);
-    examples = parsed.questions.map((q) => chatExample(tok, [...promptMessages(q, PROMPTS.letters), { role: 'assistant', content: label('letters', q.answer) }], includePrompt));
-  }
+  const examples: TrainExample[] = conversations.map(({ line: lineNo, messages }) => {
+    try {
+      return chatExample(tok, messages, includePrompt);
+    } catch (err) {
+      // The chat template could not format this conversation: say which one.
+      if (lineNo > 0 && err instanceof EntrotuneError && !(err instanceof DatasetError)) throw new DatasetError(file, lineNo, err.message.split('\nHINT: ')[0], err.hint || undefined);
+      throw err;
+    }
+  });
   const trainer = await Trainer.create(model, {
     r: num(a.r, 'r', 8, int), alpha: num(a.alpha, 'alpha', 16), dropout: num(a.dropout, 'dropout', 0, (n) => n >= 0 && n < 1),
     mode: a.full ? 'full' : 'lora', lr: num(a.lr, 'lr', 2e-4, (n) => n > 0),

@@ -40,10 +40,14 @@ export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'):
   if (c.layers_to_transform != null || c.rank_pattern && Object.keys(c.rank_pattern as object).length || c.alpha_pattern && Object.keys(c.alpha_pattern as object).length) {
     fail('layers_to_transform, rank_pattern and alpha_pattern are not supported');
   }
+  // Fully trained modules saved beside the LoRA weights: dropping them would change what the adapter does.
+  if (Array.isArray(c.modules_to_save) ? c.modules_to_save.length : c.modules_to_save != null) fail(`modules_to_save (${JSON.stringify(c.modules_to_save)}) is not supported`);
+  const dropout = Number(c.lora_dropout ?? 0);
+  if (!(dropout >= 0 && dropout < 1)) throw new CorruptFileError(file, `lora_dropout must be a number in [0, 1), got ${String(c.lora_dropout)}`);
   return {
     r,
     alpha,
-    dropout: Number(c.lora_dropout ?? 0),
+    dropout,
     targets: targets as LoraTarget[],
     baseModel: typeof c.base_model_name_or_path === 'string' ? c.base_model_name_or_path : null,
   };
@@ -54,29 +58,50 @@ export function peftName(layer: number, t: LoraTarget, ab: 'A' | 'B'): string {
   return `base_model.model.model.layers.${layer}.${block}.${t}.lora_${ab}.weight`;
 }
 
-/** Upload a PEFT adapter; every tensor's presence and shape is checked against the model. */
+/** Upload a PEFT adapter. Every tensor is checked against the model before anything is uploaded: each
+ * one the config implies must be there with the model's shape, and the file may hold nothing else. */
 export async function loadAdapter(gpu: Gpu, cfg: ModelConfig, configJson: unknown, weights: ByteSource): Promise<LoraWeights> {
   const ac = parseAdapterConfig(configJson);
   const { tensors } = await readSafetensorsHeader(weights);
-  const layers: LoraWeights['layers'] = [];
-  const lora: LoraWeights = { r: ac.r, alpha: ac.alpha, scale: ac.alpha / ac.r, targets: ac.targets, layers };
-  for (let l = 0; l < cfg.L; l++) {
-    const entry: LoraWeights['layers'][number] = {};
-    for (const t of ac.targets) {
-      const { out, in: K } = projectionShape(cfg, t);
-      const pair = { A: gpu.tensor(`lora.${l}.${t}.A`, [ac.r, K], 'f32', 'lora'), B: gpu.tensor(`lora.${l}.${t}.B`, [out, ac.r], 'f32', 'lora') };
-      for (const [ab, shape] of [['A', [ac.r, K]], ['B', [out, ac.r]]] as const) {
-        const name = peftName(l, t, ab);
-        const info = tensors.get(name) ?? tensors.get(name.replace('.weight', '.default.weight'));
-        if (!info) throw new CorruptFileError(weights.name, `missing ${name}`, 'the adapter does not match adapter_config.json or this model');
-        if (info.shape.join(',') !== shape.join(',')) {
-          throw new CorruptFileError(weights.name, `${name} has shape [${info.shape}], this model needs [${shape}]`, 'the adapter was trained for a different base model');
-        }
-        gpu.write(pair[ab], toFloat32(info, await readTensorBytes(weights, info)));
+  const used = new Set<string>();
+  const plan = Array.from({ length: cfg.L }, (_, l) => ac.targets.map((t) => {
+    const { out, in: K } = projectionShape(cfg, t);
+    const [A, B] = ([['A', [ac.r, K]], ['B', [out, ac.r]]] as const).map(([ab, shape]) => {
+      const name = peftName(l, t, ab);
+      const key = tensors.has(name) ? name : name.replace('.weight', '.default.weight');
+      const info = tensors.get(key);
+      if (!info) throw new CorruptFileError(weights.name, `missing ${name}`, 'the adapter does not match adapter_config.json or this model');
+      if (info.shape.join(',') !== shape.join(',')) {
+        throw new CorruptFileError(weights.name, `${name} has shape [${info.shape}], this model needs [${shape}]`, 'the adapter was trained for a different base model');
       }
-      entry[t] = pair;
+      used.add(key);
+      return { info, shape: [...shape] };
+    });
+    return { t, A, B };
+  }));
+  const extra = [...tensors.keys()].filter((n) => !used.has(n));
+  if (extra.length) {
+    throw new CorruptFileError(
+      weights.name,
+      `${extra.length} tensor(s) this model has no place for, e.g. ${extra[0]} (the model has ${cfg.L} layers; adapter_config.json targets ${ac.targets.join(', ')})`,
+      'the adapter was trained for a different base model, or its adapter_config.json does not list what it trained',
+    );
+  }
+  const lora: LoraWeights = { r: ac.r, alpha: ac.alpha, scale: ac.alpha / ac.r, targets: ac.targets, layers: [] };
+  try {
+    for (const [l, entries] of plan.entries()) {
+      const entry: LoraWeights['layers'][number] = {};
+      lora.layers.push(entry);
+      for (const { t, A, B } of entries) {
+        const pair = { A: gpu.tensor(`lora.${l}.${t}.A`, A.shape, 'f32', 'lora'), B: gpu.tensor(`lora.${l}.${t}.B`, B.shape, 'f32', 'lora') };
+        entry[t] = pair;
+        gpu.write(pair.A, toFloat32(A.info, await readTensorBytes(weights, A.info)));
+        gpu.write(pair.B, toFloat32(B.info, await readTensorBytes(weights, B.info)));
+      }
     }
-    layers.push(entry);
+  } catch (err) {
+    destroyLora(gpu, lora); // a read that fails half-way leaves no GPU buffers behind
+    throw err;
   }
   return lora;
 }

@@ -20,6 +20,7 @@
 
 import { CorruptFileError, DownloadError, EntrotuneError } from '../errors';
 import { blobSource, memorySource, type ByteSource } from './bytes';
+import { readSafetensorsHeader } from './safetensors';
 
 // ---------------------------------------------------------------------------------------------------
 // Sources
@@ -122,7 +123,7 @@ function defaultIsDir(): ((path: string) => boolean) | null {
   };
 }
 
-function revisionOf(source: HttpSource): string {
+export function revisionOf(source: HttpSource): string {
   return source.kind === 'hub' ? (source.revision ?? 'main') : 'static';
 }
 
@@ -301,43 +302,20 @@ export async function safetensorsFileNames(files: ModelFiles): Promise<string[]>
   );
 }
 
-/** The safetensors format caps the header at 100 MB. */
-const MAX_HEADER = 100_000_000;
-
 /**
- * A cheap check that a .safetensors file is whole: the u64 LE header length fits in the file, the
- * header is a JSON object, and the tensor data it describes ends exactly at the end of the file (the
- * format forbids holes and trailing bytes, so this catches a truncated file even without content-length).
- * Full validation (dtypes, shapes) is the loader's job.
+ * The check a downloaded .safetensors file passes before it is cached: the loader's own header
+ * validation (length, JSON, dtypes, shapes, offsets, each error naming the tensor and its bytes), and the
+ * tensor data ending exactly at the end of the file (the format forbids holes and trailing bytes, so this
+ * catches a truncated file even without a content-length).
  */
 export async function checkSafetensors(src: ByteSource, file = src.name): Promise<void> {
-  if (src.size < 8) throw new CorruptFileError(file, `${src.size} bytes: too short for a safetensors file (8-byte header length first)`);
-  const lenBytes = await src.read(0, 8);
-  const dv = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8);
-  const n = dv.getUint32(0, true) + dv.getUint32(4, true) * 2 ** 32;
-  if (n < 2 || n > MAX_HEADER || 8 + n > src.size) {
-    throw new CorruptFileError(file, `header length ${n} (bytes 0..8) does not fit in the file (${src.size} bytes)`);
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(new TextDecoder().decode(await src.read(8, n)));
-  } catch (err) {
-    throw new CorruptFileError(file, `header (bytes 8..${8 + n}) is not valid JSON (${(err as Error).message})`);
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new CorruptFileError(file, `header (bytes 8..${8 + n}) is not a JSON object`);
-  }
-  let end = 0;
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const off = (info as { data_offsets?: unknown } | null)?.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isSafeInteger(x) && x >= 0) || off[0] > off[1]) {
-      throw new CorruptFileError(file, `tensor ${name}: data_offsets ${JSON.stringify(off)} is not [begin, end]`);
-    }
-    end = Math.max(end, off[1]);
-  }
-  if (8 + n + end !== src.size) {
-    throw new CorruptFileError(file, `the header describes ${8 + n + end} bytes but the file has ${src.size}`, 'the file is truncated or padded: download it again');
+  const named: ByteSource = { name: file, size: src.size, read: (offset, length) => src.read(offset, length) };
+  const { tensors } = await readSafetensorsHeader(named);
+  const head = await src.read(0, 8);
+  let end = 8 + Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+  for (const t of tensors.values()) end = Math.max(end, t.end);
+  if (end !== src.size) {
+    throw new CorruptFileError(file, `the header describes ${end} bytes but the file has ${src.size}`, 'the file is truncated or padded: download it again');
   }
 }
 
@@ -487,6 +465,17 @@ export async function listCachedModels(cache: ModelCache): Promise<CachedModel[]
     });
   }
   return out.sort((a, b) => (a.sourceId + a.revision < b.sourceId + b.revision ? -1 : 1));
+}
+
+/** The cache keys of a source's files now: taken before a load, so a failed load can put the cache back. */
+export async function cachedKeys(cache: ModelCache, source: HttpSource): Promise<Set<string>> {
+  const prefix = `${cachePrefix(source)}/`;
+  return new Set((await cache.list()).map((e) => e.key).filter((k) => k.startsWith(prefix)));
+}
+
+/** Remove the source's files that were not in the cache when `before` was taken. */
+export async function removeAddedFiles(cache: ModelCache, source: HttpSource, before: ReadonlySet<string>): Promise<void> {
+  for (const key of await cachedKeys(cache, source)) if (!before.has(key)) await cache.delete(key);
 }
 
 /** Remove a cached model: one revision, or every revision of the source. */
@@ -735,6 +724,7 @@ class HttpModel {
       this.source.kind === 'url'
         ? 'check the connection and that the server is up and sends CORS headers (Access-Control-Allow-Origin); then open the model again (finished files are kept)'
         : 'check the connection, then open the model again (finished files are kept in the cache)',
+      true,
     );
   }
 
@@ -769,7 +759,7 @@ class HttpModel {
         : new DownloadError(`${file}: the server refused access (HTTP ${status} at ${url})`, 'the server must allow anonymous reads of the model files');
     }
     if (status === 429 || status >= 500) {
-      return new DownloadError(`${file}: the server is busy or failing (HTTP ${status} at ${url})`, 'wait a minute and open the model again (finished files are kept in the cache)');
+      return new DownloadError(`${file}: the server is busy or failing (HTTP ${status} at ${url})`, 'wait a minute and open the model again (finished files are kept in the cache)', true);
     }
     return new DownloadError(`${file}: unexpected HTTP ${status} at ${url}`, 'check the source URL; open the model again to retry');
   }
@@ -796,7 +786,7 @@ class HttpModel {
     if (length !== null && !encoded) this.progress.plan(file, length);
 
     const body = res.body;
-    if (!body) throw new DownloadError(`${file}: the server sent no body (${url})`, 'open the model again to retry');
+    if (!body) throw new DownloadError(`${file}: the server sent no body (${url})`, 'open the model again to retry', true);
     const reader = body.getReader();
     let received = 0;
     this.progress.update(file, 0, encoded ? null : length, false);
@@ -815,6 +805,7 @@ class HttpModel {
             throw new DownloadError(
               `${file}: received ${received} bytes, the server announced ${length} (${url})`,
               'the connection was cut or the server is misconfigured; open the model again to retry',
+              true,
             );
           }
           this.progress.update(file, received, length, true);

@@ -51,4 +51,13 @@ describe('entrotune score', () => {
     expect(after.slice(0, done)).toEqual(before.slice(0, done)); // finished lines untouched
     expect(new Set(after.map((l) => JSON.parse(l).id)).size).toBe(30); // nothing scored twice
   }, 300_000); // two CLI runs; generous because CI machines are shared
+
+  it('leaves no output folder behind when the model fails to load', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'entrotune-score-bad-'));
+    const out = join(dir, 'out');
+    const r = await run(['score', '--model', join(dir, 'no-such-model'), '--data', 'tests/fixtures/data/arith-sample.jsonl', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no-such-model/);
+    expect(existsSync(out)).toBe(false);
+  });
 });

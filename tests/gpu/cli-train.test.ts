@@ -1,6 +1,6 @@
 // The train CLI end to end: a few steps on the committed sample dataset, a PEFT adapter out, and a
 // second run that resumes from the checkpoint instead of starting over.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,5 +24,26 @@ describe('entrotune train', () => {
     const again = await run(args);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/resuming from step 2/);
+  });
+
+  it('refuses a chat JSONL with a malformed line before loading the model, naming the file and the line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'entrotune-train-bad-'));
+    const data = join(dir, 'chat.jsonl');
+    const good = JSON.stringify({ messages: [{ role: 'user', content: 'What is 2 + 2?' }, { role: 'assistant', content: '4' }] });
+    writeFileSync(data, `${good}\n${good.slice(0, 40)}\n${good}\n`);
+    const out = join(dir, 'out');
+    // The model folder does not exist: the data error comes first, so nothing would be downloaded.
+    const r = await run(['train', '--model', join(dir, 'no-such-model'), '--data', data, '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^DatasetError: chat\.jsonl, line 2: not valid JSON \(.+\)\nHINT: each line must be \{"messages"/m);
+    expect(existsSync(out)).toBe(false);
+
+    writeFileSync(data, `${good}\n${JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }] })}\n`);
+    const last = await run(['train', '--model', join(dir, 'no-such-model'), '--data', data, '--out', out]);
+    expect(last.stderr).toMatch(/DatasetError: chat\.jsonl, line 2: the last message is the user's; it must be the assistant's answer/);
+
+    const missing = await run(['train', '--model', join(dir, 'no-such-model'), '--data', join(dir, 'nope.jsonl'), '--out', out]);
+    expect(missing.stderr).toMatch(/DatasetError: .*nope\.jsonl: does not exist/);
+    expect(existsSync(out)).toBe(false);
   });
 });

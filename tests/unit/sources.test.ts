@@ -440,8 +440,32 @@ describe('openModel over HTTP', () => {
 describe('safetensors checks', () => {
   it('accepts a valid file and rejects one whose data does not end where the header says', async () => {
     await checkSafetensors(memorySource('w.safetensors', weights));
-    await expect(checkSafetensors(memorySource('w.safetensors', weights.subarray(0, weights.byteLength - 4)))).rejects.toThrow(/header describes \d+ bytes but the file has/);
+    // Cut short: the last tensor's bytes run past the end of the file; padded: bytes after the last one.
+    await expect(checkSafetensors(memorySource('w.safetensors', weights.subarray(0, weights.byteLength - 4)))).rejects.toThrow(/^w\.safetensors: tensor model\.norm\.weight: data_offsets .* ends past the end/);
+    const padded = new Uint8Array(weights.byteLength + 4);
+    padded.set(weights);
+    await expect(checkSafetensors(memorySource('w.safetensors', padded))).rejects.toThrow(/header describes \d+ bytes but the file has \d+/);
     await expect(checkSafetensors(memorySource('w.safetensors', new Uint8Array(4)))).rejects.toThrow(CorruptFileError);
+  });
+
+  it('names the tensor and prints exact integers, as the folder loader does', async () => {
+    const n = Number(new DataView(weights.buffer, weights.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(weights.subarray(8, 8 + n))) as Record<string, { data_offsets: number[] }>;
+    const data = weights.subarray(8 + n);
+    const rebuild = (h: unknown, length?: bigint) => {
+      const text = enc.encode(JSON.stringify(h));
+      const out = new Uint8Array(8 + text.length + data.byteLength);
+      new DataView(out.buffer).setBigUint64(0, length ?? BigInt(text.length), true);
+      out.set(text, 8);
+      out.set(data, 8 + text.length);
+      return out;
+    };
+    header['model.norm.weight'].data_offsets = [data.byteLength - 8, data.byteLength + 4];
+    const offsets = await checkSafetensors(memorySource('model-00001-of-00002.safetensors', rebuild(header)), 'model-00001-of-00002.safetensors').catch((e: unknown) => e);
+    expect(offsets).toBeInstanceOf(CorruptFileError);
+    expect((offsets as Error).message).toMatch(/^model-00001-of-00002\.safetensors: tensor model\.norm\.weight: data_offsets \[\d+, \d+\] \(file bytes \d+–\d+\) ends past the end/);
+    const huge = await checkSafetensors(memorySource('w.safetensors', rebuild(header, 2n ** 60n))).catch((e: unknown) => e);
+    expect((huge as Error).message).toContain('header length 1152921504606846976 (bytes 0–7)');
   });
 
   it('validates model.safetensors.index.json', async () => {
