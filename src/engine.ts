@@ -19,7 +19,7 @@ import { ArithmeticTeacher } from './demo/teacher';
 import { EntrotuneError } from './errors';
 import { createDevice, type Gpu, type KernelSet } from './gpu/device';
 import { loadModel, type LoadModelOptions } from './index';
-import type { Quant } from './kernels/qweight';
+import type { Quant } from './model/quant';
 import type { GenerateResult, Model } from './model/model';
 import type { LoadProgress, LoadReport } from './model/load';
 import { fromHfConfig, type ModelConfig } from './model/config';

@@ -2,7 +2,7 @@
 
 import { CorruptFileError, DownloadError, EntrotuneError, UnsupportedModelError } from './errors';
 import type { Gpu } from './gpu/device';
-import type { Quant } from './kernels/qweight';
+import type { Quant } from './model/quant';
 import type { ByteSource } from './model/bytes';
 import { fromHfConfig, parameterCount, type ModelConfig } from './model/config';
 import { defaultQuant, indexWeights, loadConfig, loadWeights, weightTensors, type LoadProgress } from './model/load';
@@ -21,7 +21,7 @@ export type { GenerateOptions, GenerateResult } from './model/model';
 export type { ModelConfig } from './model/config';
 export { fromHfConfig, parameterCount, weightShapes } from './model/config';
 export type { LoadProgress, LoadReport } from './model/load';
-export type { Quant } from './kernels/qweight';
+export type { Quant } from './model/quant';
 export { parseModelSource, listCachedModels, removeCachedModel, memoryCache, memoryFiles } from './model/sources';
 export type { ModelFiles } from './model/sources';
 export type { ModelSource, ModelCache } from './model/sources';

@@ -6,7 +6,7 @@ import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { DatasetError, EntrotuneError } from '../errors';
 import { createDevice, KERNEL_CHOICES, type Gpu, type KernelChoice } from '../gpu/device';
 import { formatBytes } from '../gpu/memory';
-import type { Quant } from '../kernels/qweight';
+import type { Quant } from '../model/quant';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
   try {

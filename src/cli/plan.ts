@@ -5,7 +5,7 @@ import { fromHfConfig } from '../model/config';
 import { planInference, type DeviceLimitsLike, DEFAULT_LIMITS } from '../model/plan';
 import { formatBytes } from '../gpu/memory';
 import { num, parse, quant } from './args';
-import type { Quant } from '../kernels/qweight';
+import type { Quant } from '../model/quant';
 
 export const PLAN_USAGE = `entrotune plan --config <config.json> [more config.json …] [--quant nf4] [--batch 1] [--seq 1024] [--cache 0]`;
 

@@ -11,10 +11,8 @@ import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { ceilDiv, entryFor, grid1d, gridPerItem, gridSoftware, needElements, needPositive } from './check';
 
-export type Quant = 'nf4' | 'int8' | 'none';
 export type Bits = 4 | 8 | 32;
 
-export const QUANT_BITS: Record<Quant, Bits> = { nf4: 4, int8: 8, none: 32 };
 /** Elements per absmax scale. */
 export const BLOCK = 64;
 

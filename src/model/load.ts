@@ -5,10 +5,11 @@
 import { CorruptFileError, ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
-import { QUANT_BITS, type Quant, type QWeight } from '../kernels/qweight';
+import type { QWeight } from '../kernels/qweight';
 import type { ByteSource } from './bytes';
 import { fromHfConfig, weightShapes, type ModelConfig } from './config';
 import { LORA_TARGETS, type LayerWeights, type LoraTarget, type ModelWeights } from './llama';
+import { QUANT_BITS, type Quant } from './quant';
 import { checkShapes, readSafetensorsHeader, type StTensor } from './safetensors';
 import { safetensorsFileNames, type ModelFiles } from './sources';
 import { LoadScratch, loadVector, loadWeight, weightBytes, type QuantStats, type WeightDType, type WeightSource } from './weights';

@@ -6,7 +6,7 @@
 import { LimitTooLowError } from '../errors';
 import { planArena } from '../gpu/arena';
 import { formatBytes } from '../gpu/memory';
-import type { Quant } from '../kernels/qweight';
+import type { Quant } from '../model/quant';
 import { parameterCount, type ModelConfig } from '../model/config';
 import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/llama';
 import { baseWeightBytes, DEFAULT_LIMITS, type DeviceLimitsLike } from '../model/plan';

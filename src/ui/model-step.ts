@@ -3,7 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type { ProgressEvent, RunModelSource, RunSettings } from '../engine';
-import type { Quant } from '../kernels/qweight';
+import type { Quant } from '../model/quant';
 import { requestPersistentStorage } from '../model/opfs-cache';
 import { fileUrl, parseModelSource, type ModelSource } from '../model/sources';
 import type { App } from './app';

@@ -1,0 +1,9 @@
+// How the base weights are stored on the GPU: a choice of the model (the loader, the memory
+// planner, the CLI flags and the page's settings speak of it). The kernels only see bits per
+// element (Bits); this is where the name becomes the number.
+
+import type { Bits } from '../kernels/qweight';
+
+export type Quant = 'nf4' | 'int8' | 'none';
+
+export const QUANT_BITS: Record<Quant, Bits> = { nf4: 4, int8: 8, none: 32 };
