@@ -40,6 +40,15 @@ export function gridSoftware(maxPerDimension: number, n: number): [number, numbe
   return [x, ceilDiv(groups, x)];
 }
 
+/**
+ * Workgroups for R rows (rmsnorm, ce_stats): one workgroup per row (GPU set) or one invocation per
+ * row (software set).
+ */
+export function rowGrid(gpu: Gpu, R: number): [number, number] {
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  return gpu.kernels === 'software' ? gridSoftware(max, R) : gridPerItem(max, R);
+}
+
 /** Entry point of a kernel in the device's set: the software twin of `name` is `name_sw`. */
 export function entryFor(gpu: Gpu, name: string): string {
   return gpu.kernels === 'software' ? `${name}_sw` : name;

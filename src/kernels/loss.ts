@@ -18,9 +18,9 @@ import type { Gpu } from '../gpu/device';
 import { matmulBackwardWeight } from './matmul';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { entryFor, grid1d, needElements, needPositive } from './check';
-import { rowGrid } from './layers';
-import { linearBackwardInput, linearForwardRows, type QWeight } from './qweight';
+import { entryFor, grid1d, needElements, needPositive, rowGrid } from './check';
+import { linearBackwardInput, linearForwardRows } from './linear';
+import type { QWeight } from './quantize';
 
 /** Target of a row without loss (prompt tokens, padding). PyTorch's −100 maps to this on the CPU. */
 export const IGNORE_INDEX = 0xffffffff;

@@ -5,7 +5,7 @@
 import { CorruptFileError, ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
-import type { QWeight } from '../kernels/qweight';
+import type { QWeight } from '../kernels/quantize';
 import type { ByteSource } from './bytes';
 import { fromHfConfig, weightShapes, type ModelConfig } from './config';
 import { LORA_TARGETS, type LayerWeights, type LoraTarget, type ModelWeights } from './llama';

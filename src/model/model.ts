@@ -6,7 +6,7 @@
 import { EntrotuneError, ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
-import { ropeTable } from '../kernels/layers';
+import { ropeTable } from '../kernels/rope';
 import { entropyForward, gatherLabels } from '../kernels/entropy';
 import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
 import { destroyWeight } from './weights';

@@ -3,7 +3,7 @@
 // It counts what the loader and ForwardPlan really allocate (same chunking, same tensor lists).
 
 import { planArena } from '../gpu/arena';
-import { BLOCK, rowsPerChunk } from '../kernels/qweight';
+import { BLOCK, rowsPerChunk } from '../kernels/quantize';
 import { type ModelConfig, parameterCount } from './config';
 import { forwardActivationSpecs, projectionShape, LORA_TARGETS } from './llama';
 import { QUANT_BITS, type Quant } from './quant';

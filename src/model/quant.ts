@@ -2,7 +2,7 @@
 // planner, the CLI flags and the page's settings speak of it). The kernels only see bits per
 // element (Bits); this is where the name becomes the number.
 
-import type { Bits } from '../kernels/qweight';
+import type { Bits } from '../kernels/quantize';
 
 export type Quant = 'nf4' | 'int8' | 'none';
 

@@ -8,8 +8,9 @@ import type { Gpu } from '../gpu/device';
 import { releaseDispatch, run, type Dispatch } from '../gpu/dispatch';
 import type { MemoryCategory } from '../gpu/memory';
 import type { Tensor } from '../gpu/tensor';
+import { convertToF32 } from '../kernels/convert';
+import { BLOCK, quantizeBlocks, rowsPerChunk, wordsFor, type Bits, type QChunk, type QWeight } from '../kernels/quantize';
 import { reduceForward } from '../kernels/reduce';
-import { BLOCK, convertToF32, quantizeBlocks, rowsPerChunk, wordsFor, type Bits, type QChunk, type QWeight } from '../kernels/qweight';
 
 export type WeightDType = 'F32' | 'F16' | 'BF16';
 const BYTES: Record<WeightDType, number> = { F32: 4, F16: 2, BF16: 2 };

@@ -4,7 +4,7 @@
 
 import { EntrotuneError } from '../errors';
 import type { Tensor } from '../gpu/tensor';
-import type { QWeight } from '../kernels/qweight';
+import type { QWeight } from '../kernels/quantize';
 import { weightShapes } from '../model/config';
 import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/llama';
 import type { Model } from '../model/model';

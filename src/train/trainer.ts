@@ -13,7 +13,7 @@ import { peftName } from '../model/lora';
 import type { Model } from '../model/model';
 import { rng } from '../util/random';
 import { keepLayersFor, LoraTrainPlan, RECOMPUTE_CHOICES, type FullGrads, type Recompute } from './lora-plan';
-import type { QWeight } from '../kernels/qweight';
+import type { QWeight } from '../kernels/quantize';
 
 /** Training defaults, each with its reason. */
 export const TRAIN_DEFAULTS = {

@@ -1,0 +1,40 @@
+// Launchers for shaders/rope.wgsl: rotary position embedding in place on q and k, the cos/sin
+// table it reads, and the inverse rotation for the backward pass. Outputs first, then inputs, then sizes.
+
+import { ShapeError } from '../errors';
+import type { Gpu } from '../gpu/device';
+import { makeDispatch, type Dispatch } from '../gpu/dispatch';
+import type { Tensor } from '../gpu/tensor';
+import { grid1d, needElements, needPositive } from './check';
+
+/** cos/sin table [P, HS]: row p = [cos(p·f_0) … cos(p·f_{HS/2−1}), sin(p·f_0) …], in float64 then f32. */
+export function ropeTable(invFreq: ArrayLike<number>, P: number): Float32Array {
+  const half = invFreq.length;
+  const t = new Float32Array(P * 2 * half);
+  for (let p = 0; p < P; p++) {
+    for (let i = 0; i < half; i++) {
+      t[p * 2 * half + i] = Math.cos(p * invFreq[i]);
+      t[p * 2 * half + half + i] = Math.sin(p * invFreq[i]);
+    }
+  }
+  return t;
+}
+
+/** In place on x [rows, H, HS]; rows are b·T + t, position pos0 + t; table from ropeTable(). */
+export async function ropeForward(gpu: Gpu, x: Tensor, table: Tensor, rows: number, H: number, HS: number, T: number, pos0 = 0): Promise<Dispatch> {
+  needPositive('rope_forward', { rows, H, HS, T });
+  if (HS % 2) throw new ShapeError(`rope_forward: head size ${HS} must be even`);
+  needElements('rope_forward', x, rows * H * HS);
+  needElements('rope_forward', table, (pos0 + Math.min(T, rows)) * HS);
+  const params = [['u32', rows], ['u32', H], ['u32', HS], ['u32', T], ['u32', pos0]] as const;
+  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_forward' }, [x, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2));
+}
+
+/** In place on the gradient dx [rows, H, HS]: the inverse rotation. */
+export async function ropeBackward(gpu: Gpu, dx: Tensor, table: Tensor, rows: number, H: number, HS: number, T: number): Promise<Dispatch> {
+  needPositive('rope_backward', { rows, H, HS, T });
+  needElements('rope_backward', dx, rows * H * HS);
+  needElements('rope_backward', table, Math.min(T, rows) * HS);
+  const params = [['u32', rows], ['u32', H], ['u32', HS], ['u32', T], ['u32', 0]] as const;
+  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_backward' }, [dx, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2));
+}
