@@ -13,7 +13,9 @@
 // and runPipeline() with the same id resumes (scores, teacher replies, checkpoints and evaluation
 // records are all reused). Every setting is plain data, so it crosses the worker boundary as it is.
 
-import { parseDataset, fetchHfDatasetRows, toJsonl, type InvalidRow, type ParsedDataset, type Question } from './data/dataset';
+import { toJsonl, type InvalidRow, type Question } from './data/dataset';
+import { fetchHfDatasetRows } from './data/datasets-server';
+import { parseDataset, type ParsedDataset } from './data/formats';
 import type { PromptTemplate } from './data/prompts';
 import { ArithmeticTeacher } from './demo/teacher';
 import { EntrotuneError } from './errors';

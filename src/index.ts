@@ -149,7 +149,9 @@ export function requireTokenizer(model: Model): Tokenizer {
 }
 
 // Datasets, prompts and scoring (single-token answer entropy).
-export { parseDataset, fetchHfDatasetRows, splitTrainTest, toJsonl } from './data/dataset';
+export { parseDataset } from './data/formats';
+export { fetchHfDatasetRows } from './data/datasets-server';
+export { splitTrainTest, toJsonl } from './data/dataset';
 export type { Question } from './data/dataset';
 export { PROMPTS, promptMessages, encodePrompt, labelTokens } from './data/prompts';
 export type { PromptTemplate, LabelStyle } from './data/prompts';

@@ -1,7 +1,8 @@
 // Small helpers for the CLI: typed options with clear errors, progress lines on stderr.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseDataset, type Question } from '../data/dataset';
+import type { Question } from '../data/dataset';
+import { parseDataset } from '../data/formats';
 import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { DatasetError, EntrotuneError } from '../errors';
 import { createDevice, KERNEL_CHOICES, type Gpu, type KernelChoice } from '../gpu/device';

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import { loadModel } from '../index';
 import { looksLikeChatJsonl, parseChatJsonl } from '../data/chat-dataset';
-import { parseDataset } from '../data/dataset';
+import { parseDataset } from '../data/formats';
 import { label, promptMessages, PROMPTS } from '../data/prompts';
 import { DatasetError, EntrotuneError } from '../errors';
 import { formatBytes } from '../gpu/memory';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from './cli';
-import { parseDataset } from '../../src/data/dataset';
+import { parseDataset } from '../../src/data/formats';
 
 describe('entrotune demo', () => {
   it('runs the three methods for two seeds and prints the tables, the spread over the seeds and the targets', async () => {

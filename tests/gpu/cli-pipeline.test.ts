@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseDataset } from '../../src/data/dataset';
+import { parseDataset } from '../../src/data/formats';
 import { solveArithmetic, startOpenAiServer, type ChatRequestBody } from '../fixtures/openai-server';
 import { CLI, ROOT, run } from './cli';
 

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDataset, splitTrainTest } from '../../src/data/dataset';
+import { splitTrainTest } from '../../src/data/dataset';
+import { parseDataset } from '../../src/data/formats';
 import { loadModel } from '../../src/index';
 import { runPipeline } from '../../src/pipeline/pipeline';
 import { memoryRunStorage } from '../../src/pipeline/storage';

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATASETS_SERVER_URL, fetchHfDatasetRows, parseCsv, parseDataset, splitTrainTest, toJsonl, type Question } from '../../src/data/dataset';
+import { parseCsv } from '../../src/data/csv';
+import { splitTrainTest, toJsonl, type Question } from '../../src/data/dataset';
+import { DATASETS_SERVER_URL, fetchHfDatasetRows } from '../../src/data/datasets-server';
+import { parseDataset } from '../../src/data/formats';
 import { DatasetError, DownloadError, deserializeError, serializeError } from '../../src/errors';
 import { rng, shuffle } from '../../src/util/random';
 
@@ -204,10 +207,18 @@ describe('parseCsv (RFC 4180)', () => {
 
   it('marks malformed records instead of merging rows', () => {
     const recs = parseCsv('a,b\n"x"y,z\nok,1\n"never closed,2\nmore\n');
-    expect(recs[1]).toMatchObject({ line: 2, fields: ['xy', 'z'], error: expect.stringMatching(/text after a closing quote/) });
+    expect(recs[1]).toMatchObject({ line: 2, fields: ['"x"y', 'z'], error: expect.stringMatching(/text after a closing quote/) });
     expect(recs[2]).toMatchObject({ line: 3, fields: ['ok', '1'] });
     expect(recs[3]).toMatchObject({ line: 4, error: 'a quoted field opened on line 4 is never closed' });
     expect(recs).toHaveLength(4);
+  });
+
+  it('counts lines and cuts records by characters, not bytes, in text beyond ASCII', () => {
+    expect(parseCsv('q,a\n"é\nè",1\n\nü,"2"\n')).toEqual([
+      { fields: ['q', 'a'], line: 1, raw: 'q,a' },
+      { fields: ['é\nè', '1'], line: 2, raw: '"é\nè",1' },
+      { fields: ['ü', '2'], line: 5, raw: 'ü,"2"' },
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@
 // of training, answers that are the chain's value, a teacher that computes (never reads the gold
 // label), and a character-level tokenizer whose chat masks cover exactly the answer.
 import { describe, expect, it } from 'vitest';
-import { parseDataset } from '../../src/data/dataset';
+import { parseDataset } from '../../src/data/formats';
 import { extractBracketed } from '../../src/teacher/cot';
 import { chatExample } from '../../src/train/loop';
 import { loadTokenizer } from '../../src/tokenizer/tokenizer';

@@ -3,7 +3,8 @@
 // distill() to reject, and questions without one.
 
 import { describe, expect, it } from 'vitest';
-import { parseDataset, type Question } from '../../src/data/dataset';
+import type { Question } from '../../src/data/dataset';
+import { parseDataset } from '../../src/data/formats';
 import { memoryStore } from '../../src/score/store';
 import { closingAnswer, columnTeacher } from '../../src/teacher/column';
 import { cotMessages, distill, extractBracketed, type TeacherAnswer } from '../../src/teacher/cot';
