@@ -5,6 +5,7 @@
 // as hard. These tests check the flow and that the numbers agree with each other, not accuracy.
 import { readFile } from 'node:fs/promises';
 import { expect, test, type Page, type Request } from '@playwright/test';
+import { unzipSync } from 'fflate';
 import { fresh, resultsTable } from './page-helpers';
 import { solveArithmetic, startOpenAiServer, type OpenAiServer } from '../fixtures/openai-server';
 
@@ -42,16 +43,13 @@ async function quickSettings(page: Page, o: { methods?: string[]; epochs?: numbe
 
 /** Entries of a stored (uncompressed) ZIP. */
 function unzip(buf: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  let at = 0;
-  while (buf.readUInt32LE(at) === 0x04034b50) {
-    expect(buf.readUInt16LE(at + 8)).toBe(0); // stored
-    const size = buf.readUInt32LE(at + 18), nameLen = buf.readUInt16LE(at + 26), extra = buf.readUInt16LE(at + 28);
-    const name = buf.subarray(at + 30, at + 30 + nameLen).toString('utf8');
-    out.set(name, buf.subarray(at + 30 + nameLen + extra, at + 30 + nameLen + extra + size));
-    at += 30 + nameLen + extra + size;
-  }
-  return out;
+  const entries = unzipSync(buf, {
+    filter: (f) => {
+      expect(f.compression).toBe(0); // stored
+      return true;
+    },
+  });
+  return new Map(Object.entries(entries).map(([name, data]) => [name, Buffer.from(data)]));
 }
 
 function safetensorsNames(b: Buffer): string[] {
