@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 /** Suites that check kernels and the model against references (CPU float64, PyTorch fixtures,
  *  finite differences): run under both kernel sets. */
 const KERNEL_SUITES = [
-  'matmul', 'layers', 'attention-backward', 'loss', 'entropy', 'elementwise', 'qweight',
-  'backward', 'full-finetune', 'pytorch', 'batch-generate', 'load',
+  'matmul', 'rmsnorm', 'rope', 'swiglu', 'attention', 'attention-backward', 'rows', 'convert', 'linear',
+  'embedding', 'loss', 'entropy', 'elementwise', 'dropout', 'adamw',
+  'full-finetune', 'pytorch', 'batch-generate', 'load',
 ].map((n) => `tests/gpu/${n}.test.ts`);
 
 export default defineConfig(({ isSsrBuild }) => ({

@@ -2,9 +2,9 @@
 // y and lse, as in training), and the reference itself against finite differences.
 import { describe, expect, it } from 'vitest';
 import { attentionBackward } from '../../src/kernels/attention-backward';
-import { attentionForward } from '../../src/kernels/layers';
+import { attentionForward } from '../../src/kernels/attention';
 import * as ref from '../reference/attention-backward';
-import { attentionForward as refForward } from '../reference/layers';
+import { attentionForward as refForward } from '../reference/attention';
 import { firstMismatch } from '../reference/compare';
 import { randomArray } from '../reference/random';
 import { free, getGpu, poisoned, runAndRead, upload } from './gpu';

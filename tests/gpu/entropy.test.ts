@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { entropyForward, gatherLabels } from '../../src/kernels/entropy';
-import * as ref from '../reference/layers';
+import * as ref from '../reference/entropy';
 import { randomArray } from '../reference/random';
 import { free, getGpu, poisoned, runAndRead, upload } from './gpu';
 

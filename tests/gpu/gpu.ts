@@ -5,6 +5,7 @@ import { afterAll } from 'vitest';
 import { createDevice, type Gpu, type KernelChoice } from '../../src/gpu/device';
 import { run, type Dispatch, releaseDispatch } from '../../src/gpu/dispatch';
 import type { Tensor } from '../../src/gpu/tensor';
+import type { Bits } from '../../src/kernels/quantize';
 
 let shared: Promise<Gpu> | null = null;
 
@@ -51,3 +52,12 @@ export async function runAndRead(gpu: Gpu, dispatches: Dispatch | Dispatch[], ou
 export function free(gpu: Gpu, ...tensors: Tensor[]): void {
   for (const t of tensors) gpu.destroyBuffer(t.buffer);
 }
+
+export function uploadU32(gpu: Gpu, name: string, data: Uint32Array): Tensor {
+  const t = gpu.tensor(name, [data.length], 'u32');
+  gpu.write(t, data);
+  return t;
+}
+
+/** A binding limit that splits an [N, K] weight at `bits` into about `parts` row chunks. */
+export const bindingFor = (N: number, K: number, bits: Bits, parts: number): number => Math.ceil((N * K * bits) / 8 / parts);

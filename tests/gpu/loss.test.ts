@@ -1,85 +1,15 @@
-// The gradient of the linear layer to its input (linear_backward_input), row ranges of a chunked
-// weight (linear_forward_rows), and the chunked cross-entropy (crossentropy.wgsl) against float64
-// references; the reference cross-entropy itself against finite differences.
+// The chunked cross-entropy over the lm_head (crossentropy.wgsl with linear.wgsl's row ranges)
+// against the float64 reference; the reference itself against finite differences.
 import { describe, expect, it } from 'vitest';
 import { releaseDispatch, run } from '../../src/gpu/dispatch';
-import type { Tensor } from '../../src/gpu/tensor';
 import { crossEntropy, IGNORE_INDEX } from '../../src/kernels/loss';
-import { INT8_TABLE, linearBackwardInput, linearForwardRows, NF4_TABLE, type Bits } from '../../src/kernels/qweight';
+import type { Bits } from '../../src/kernels/quantize';
 import { destroyWeight, f32Source, LoadScratch, loadWeight } from '../../src/model/weights';
-import { firstMismatch } from '../reference/compare';
-import * as ref from '../reference/layers';
+import { fd, firstMismatch } from '../reference/compare';
 import * as lossRef from '../reference/loss';
+import { loadedWeights } from '../reference/quantize';
 import { randomArray } from '../reference/random';
-import { free, getGpu, poisoned, runAndRead, upload } from './gpu';
-
-/** The weights the GPU should hold after loading: exact for f32, dequantised for NF4/int8. */
-function expected(W: Float32Array, bits: Bits): Float64Array {
-  if (bits === 32) return Float64Array.from(W);
-  return ref.quantizeDequantize(W, bits === 4 ? NF4_TABLE : INT8_TABLE).deq;
-}
-
-/** A binding limit that splits an [N, K] weight at `bits` into about `parts` row chunks. */
-const bindingFor = (N: number, K: number, bits: Bits, parts: number) => Math.ceil((N * K * bits) / 8 / parts);
-
-/** Central difference of f at x[i] in float64. */
-function fd(f: (x: Float64Array) => number, x: Float64Array, i: number, h = 1e-6): number {
-  const a = Float64Array.from(x), b = Float64Array.from(x);
-  a[i] += h;
-  b[i] -= h;
-  return (f(a) - f(b)) / (2 * h);
-}
-
-function uploadU32(gpu: Awaited<ReturnType<typeof getGpu>>, name: string, data: Uint32Array): Tensor {
-  const t = gpu.tensor(name, [data.length], 'u32');
-  gpu.write(t, data);
-  return t;
-}
-
-describe('linear_backward_input and linear_forward_rows over chunked, quantised weights', () => {
-  for (const bits of [32, 4, 8] as Bits[]) {
-    for (const [M, N, K] of [[1, 130, 72], [70, 200, 40], [5, 96, 150]]) {
-      it(`bits=${bits} M=${M} N=${N} K=${K}, several chunks`, async () => {
-        const gpu = await getGpu();
-        const scratch = new LoadScratch(gpu);
-        const W = randomArray(N * K, 31, 0.5), dY = randomArray(M * N, 32), dX0 = randomArray(M * K, 33);
-        const { weight } = await loadWeight(gpu, scratch, f32Source('w', W), N, K, bits, 'base', bindingFor(N, K, bits, 3));
-        expect(weight.chunks.length).toBeGreaterThan(2);
-        const deq = expected(W, bits);
-        const want = lossRef.linearBackwardInput(dY, deq, M, N, K);
-
-        // dX = dY·W over the whole weight (the first chunk writes, the others add).
-        const tdY = upload(gpu, 'dY', dY), tdX = poisoned(gpu, 'dX', M * K);
-        const got = await runAndRead(gpu, await linearBackwardInput(gpu, tdX, tdY, weight, M), tdX);
-        expect(firstMismatch(got, want, 1e-5, 1e-5)).toBeNull();
-
-        // dX += dY·W with dY a window of a wider matrix: rows ldy = N + 7 wide, columns from 3.
-        const ldy = N + 7;
-        const wide = new Float32Array(M * ldy).fill(NaN);
-        for (let m = 0; m < M; m++) wide.set(dY.subarray(m * N, (m + 1) * N), m * ldy + 3);
-        const twide = upload(gpu, 'dY-wide', wide), tacc = upload(gpu, 'dX-acc', dX0);
-        const acc = await runAndRead(gpu, await linearBackwardInput(gpu, tacc, twide, weight, M, { ldy, yCol0: 3, accumulate: true }), tacc);
-        expect(firstMismatch(acc, want.map((v, i) => v + dX0[i]), 1e-5, 1e-5)).toBeNull();
-
-        // Row ranges: one across chunk boundaries, one inside the first chunk.
-        const c0 = weight.chunks[0].rows;
-        for (const [row0, rows] of [[5, N - 9], [1, Math.min(3, c0 - 1)]]) {
-          const sub = deq.subarray(row0 * K, (row0 + rows) * K);
-          const tdYr = upload(gpu, 'dY-rows', dY.subarray(0, M * rows)), tdXr = poisoned(gpu, 'dX-rows', M * K);
-          const gotB = await runAndRead(gpu, await linearBackwardInput(gpu, tdXr, tdYr, weight, M, { row0, rows }), tdXr);
-          expect(firstMismatch(gotB, lossRef.linearBackwardInput(dY.subarray(0, M * rows), sub, M, rows, K), 1e-5, 1e-5)).toBeNull();
-          const X = randomArray(M * K, 34), tX = upload(gpu, 'X', X), tY = poisoned(gpu, 'Y', M * rows);
-          const gotF = await runAndRead(gpu, await linearForwardRows(gpu, tY, tX, weight, M, { row0, rows }), tY);
-          expect(firstMismatch(gotF, ref.linearForward(X, sub, null, M, rows, K), 1e-5, 1e-5)).toBeNull();
-          free(gpu, tdYr, tdXr, tX, tY);
-        }
-        destroyWeight(gpu, weight);
-        scratch.destroy();
-        free(gpu, tdY, tdX, twide, tacc);
-      });
-    }
-  }
-});
+import { bindingFor, free, getGpu, poisoned, upload, uploadU32 } from './gpu';
 
 describe('chunked cross-entropy over the lm_head', () => {
   it('the reference dh agrees with finite differences (float64), ignored rows included', () => {
@@ -101,7 +31,7 @@ describe('chunked cross-entropy over the lm_head', () => {
     const scratch = new LoadScratch(gpu);
     const W = randomArray(V * C, 43, wScale), h = randomArray(N * C, 44, 2);
     const { weight } = await loadWeight(gpu, scratch, f32Source('lm_head', W), V, C, bits, 'base', maxBinding);
-    const want = lossRef.crossEntropy(h, expected(W, bits), targets, N, V, C);
+    const want = lossRef.crossEntropy(h, loadedWeights(W, bits), targets, N, V, C);
     const th = upload(gpu, 'h', h), tdh = poisoned(gpu, 'dh', N * C), tt = uploadU32(gpu, 'targets', targets);
     const logits = gpu.tensor('ce-logits', [N, Math.min(chunk, V)]);
     const { dispatches, loss, count, rowLoss, stats } = await crossEntropy(gpu, { h: th, W: weight, targets: tt, N, chunk, dh: tdh, logits });

@@ -6,8 +6,8 @@ import { loadModel } from '../../src/index';
 import { referenceForward, type Weights } from '../reference/llama';
 import { getGpu } from './gpu';
 import { entropyOf, readFixture, relErr } from './fixtures';
-import { INT8_TABLE, NF4_TABLE } from '../../src/kernels/qweight';
-import { quantizeDequantize } from '../reference/layers';
+import { INT8_TABLE, NF4_TABLE } from '../../src/kernels/quantize';
+import { quantizeDequantize } from '../reference/quantize';
 
 const CASES = ['llama-tiny', 'llama3-scaled-tied', 'qwen2-tiny', 'qwen3-tiny'];
 const DIR = join(__dirname, '../fixtures/pytorch');

@@ -14,7 +14,7 @@ import { evaluate } from '../../src/pipeline/eval';
 import { scoreDataset } from '../../src/score/score';
 import { chatExample } from '../../src/train/loop';
 import { Trainer } from '../../src/train/trainer';
-import { entropyForward } from '../reference/layers';
+import { entropyForward } from '../reference/entropy';
 import { referenceForward, type Weights } from '../reference/llama';
 import { REAL_FAMILIES, realVocabModel } from '../fixtures/real-vocab';
 import { getGpu } from './gpu';

@@ -11,7 +11,7 @@ import { memoryStore } from '../../src/score/store';
 import { memorySource } from '../../src/model/bytes';
 import { readSafetensorsHeader, readTensorBytes, toFloat32 } from '../../src/model/safetensors';
 import { referenceForward, type Weights } from '../reference/llama';
-import { entropyForward } from '../reference/layers';
+import { entropyForward } from '../reference/entropy';
 import { readFixture } from './fixtures';
 import { getGpu } from './gpu';
 

@@ -1,4 +1,5 @@
-// Comparison helpers: the worst element, so a failure says where and by how much.
+// Comparison helpers: the worst element, so a failure says where and by how much; finite differences
+// for checking a reference's gradients.
 
 export interface Mismatch {
   index: number;
@@ -30,3 +31,14 @@ export function maxRelativeError(got: ArrayLike<number>, want: ArrayLike<number>
   }
   return den === 0 ? num : num / den;
 }
+
+/** Central difference of f at x[i] in float64: the check of a reference gradient. */
+export function fd(f: (x: Float64Array) => number, x: Float64Array, i: number, h = 1e-6): number {
+  const a = Float64Array.from(x), b = Float64Array.from(x);
+  a[i] += h;
+  b[i] -= h;
+  return (f(a) - f(b)) / (2 * h);
+}
+
+/** Σ a·b: turns an output into the scalar loss L = Σ y·dy whose gradient a backward computes. */
+export const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);

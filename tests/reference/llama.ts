@@ -5,7 +5,12 @@
 import type { ModelConfig } from '../../src/model/config';
 import { LORA_TARGETS, projectionShape, ropeInvFreq, type LoraTarget } from '../../src/model/llama';
 import { peftName } from '../../src/model/lora';
-import { attentionForward, embeddingForward, linearForward, rmsnormForward, ropeForward, swigluForward } from './layers';
+import { attentionForward } from './attention';
+import { embeddingForward } from './embedding';
+import { linearForward } from './linear';
+import { rmsnormForward } from './rmsnorm';
+import { ropeForward } from './rope';
+import { swigluForward } from './swiglu';
 
 export type Weights = Map<string, ArrayLike<number>>;
 

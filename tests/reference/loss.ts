@@ -1,21 +1,9 @@
-// Float64 CPU references for the loss: cross-entropy over the lm_head (mean over valid rows, the
-// PyTorch/HF convention with ignore_index) and the linear layer's gradient to its input. Plain loops.
+// Float64 CPU reference for the loss (shaders/crossentropy.wgsl, launched by src/kernels/loss.ts):
+// cross-entropy over the lm_head, mean over valid rows (the PyTorch/HF convention with ignore_index).
+// Plain loops.
 
 /** Target of a row without loss (matches src/kernels/loss.ts). */
 export const IGNORE = 0xffffffff;
-
-/** dX[M,K] = dY[M,N] · W[N,K] (the gradient of Y = X·Wᵀ to X). */
-export function linearBackwardInput(dY: ArrayLike<number>, W: ArrayLike<number>, M: number, N: number, K: number): Float64Array {
-  const dX = new Float64Array(M * K);
-  for (let m = 0; m < M; m++) {
-    for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let n = 0; n < N; n++) s += dY[m * N + n] * W[n * K + k];
-      dX[m * K + k] = s;
-    }
-  }
-  return dX;
-}
 
 /**
  * h [N,C], W [V,C] (lm_head), targets [N] (< V or IGNORE).

@@ -1,4 +1,4 @@
-// Half-precision encodings for tests: f32 → BF16 / F16 bytes (round to nearest even) and the f32
+// Reference for shaders/convert.wgsl: f32 → BF16 / F16 bytes (round to nearest even) and the f32
 // values those bytes stand for, computed independently of the product code.
 
 const f32 = new Float32Array(1);
