@@ -10,7 +10,10 @@ import { destroyWeight } from './model/weights';
 import { loadAdapter } from './model/lora';
 import { Model } from './model/model';
 import { Trainer as TrainerClass } from './train/trainer';
-import { cachedKeys, describeSource, openModel, parseModelSource, removeAddedFiles, removeCachedModel, revisionOf, sourceId, type DownloadProgress, type HttpSource, type ModelCache, type ModelFiles, type ModelSource } from './model/sources';
+import { openModel, type DownloadProgress } from './model/download';
+import { cachedKeys, removeAddedFiles, removeCachedModel, type ModelCache } from './model/model-cache';
+import type { ModelFiles } from './model/model-files';
+import { describeSource, parseModelSource, revisionOf, sourceId, type HttpSource, type ModelSource } from './model/sources';
 import { loadTokenizer, type Tokenizer } from './tokenizer/tokenizer';
 
 export { createDevice, Gpu } from './gpu/device';
@@ -22,9 +25,12 @@ export type { ModelConfig } from './model/config';
 export { fromHfConfig, parameterCount, weightShapes } from './model/config';
 export type { LoadProgress, LoadReport } from './model/load';
 export type { Quant } from './model/quant';
-export { parseModelSource, listCachedModels, removeCachedModel, memoryCache, memoryFiles } from './model/sources';
-export type { ModelFiles } from './model/sources';
-export type { ModelSource, ModelCache } from './model/sources';
+export { parseModelSource } from './model/sources';
+export { memoryFiles } from './model/model-files';
+export { listCachedModels, removeCachedModel, memoryCache } from './model/model-cache';
+export type { ModelFiles } from './model/model-files';
+export type { ModelSource } from './model/sources';
+export type { ModelCache } from './model/model-cache';
 export type { Tokenizer, ChatMessage } from './tokenizer/tokenizer';
 export { formatBytes } from './gpu/memory';
 

@@ -11,7 +11,7 @@ import { fromHfConfig, weightShapes, type ModelConfig } from './config';
 import { LORA_TARGETS, type LayerWeights, type LoraTarget, type ModelWeights } from './llama';
 import { QUANT_BITS, type Quant } from './quant';
 import { checkShapes, readSafetensorsHeader, type StTensor } from './safetensors';
-import { safetensorsFileNames, type ModelFiles } from './sources';
+import { safetensorsFileNames, type ModelFiles } from './model-files';
 import { LoadScratch, loadVector, loadWeight, weightBytes, type QuantStats, type WeightDType, type WeightSource } from './weights';
 
 export interface LoadProgress {

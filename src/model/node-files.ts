@@ -1,5 +1,5 @@
 // Model files on a Node file system: a ByteSource reading ranges of a file, ModelFiles over a
-// folder (the 'dir' source), and a ModelCache in a folder. Node only: ./sources loads this file by
+// folder (the 'dir' source), and a ModelCache in a folder. Node only: ./download loads this file by
 // dynamic import behind `import.meta.env.SSR`, and the CLI imports it directly, so browser bundles
 // never contain node:fs.
 //
@@ -12,10 +12,11 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from
 import { basename, dirname, join, resolve } from 'node:path';
 import { CorruptFileError, QuotaExceededError } from '../errors';
 import type { ByteSource } from './bytes';
-import { forEachChunk, pathSegments, type CacheEntry, type ModelCache, type ModelFiles } from './sources';
+import { forEachChunk, type CacheEntry, type ModelCache } from './model-cache';
+import { pathSegments, type ModelFiles } from './model-files';
 
 /** A ByteSource over a file; every read opens, reads and closes it, so nothing is held between reads. */
-export async function nodeFileSource(path: string, name = basename(path)): Promise<ByteSource> {
+async function nodeFileSource(path: string, name = basename(path)): Promise<ByteSource> {
   const size = (await stat(path)).size;
   return {
     name,

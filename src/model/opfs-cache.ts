@@ -14,7 +14,8 @@
 
 import { EntrotuneError, QuotaExceededError } from '../errors';
 import { blobSource } from './bytes';
-import { forEachChunk, pathSegments, type CacheEntry, type ModelCache } from './sources';
+import { forEachChunk, type CacheEntry, type ModelCache } from './model-cache';
+import { pathSegments } from './model-files';
 
 const MARK = '.complete';
 

@@ -4,7 +4,7 @@
 
 import type { ByteSource } from '../../src/model/bytes';
 import { fromHfConfig, weightShapes } from '../../src/model/config';
-import type { ModelFiles } from '../../src/model/sources';
+import type { ModelFiles } from '../../src/model/model-files';
 
 export function syntheticModelFiles(config: Record<string, unknown>): ModelFiles {
   const cfg = fromHfConfig(config);

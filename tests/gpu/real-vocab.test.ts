@@ -9,7 +9,7 @@ import { encodePrompt, labelTokens, promptMessages } from '../../src/data/prompt
 import { loadModelFromFiles } from '../../src/index';
 import { memorySource } from '../../src/model/bytes';
 import { readSafetensorsHeader, readTensorBytes, toFloat32 } from '../../src/model/safetensors';
-import { memoryFiles } from '../../src/model/sources';
+import { memoryFiles } from '../../src/model/model-files';
 import { evaluate } from '../../src/pipeline/eval';
 import { scoreDataset } from '../../src/score/score';
 import { chatExample } from '../../src/train/loop';

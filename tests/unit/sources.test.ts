@@ -11,21 +11,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptFileError, DownloadError, EntrotuneError } from '../../src/errors';
 import { memorySource } from '../../src/model/bytes';
 import { isDirectorySync, nodeDirCache } from '../../src/model/node-files';
-import {
-  checkSafetensors,
-  listCachedModels,
-  memoryCache,
-  memoryFiles,
-  openModel,
-  parseModelSource,
-  removeCachedModel,
-  safetensorsFileNames,
-  shardNames,
-  sourceId,
-  type DownloadProgress,
-  type ModelCache,
-  type ModelFiles,
-} from '../../src/model/sources';
+import { checkSafetensors, openModel, type DownloadProgress } from '../../src/model/download';
+import { listCachedModels, memoryCache, removeCachedModel, type ModelCache } from '../../src/model/model-cache';
+import { memoryFiles, safetensorsFileNames, shardNames, type ModelFiles } from '../../src/model/model-files';
+import { parseModelSource, sourceId } from '../../src/model/sources';
 
 // ---------------------------------------------------------------------------------------------------
 // Fake models
