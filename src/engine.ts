@@ -20,7 +20,7 @@ import type { PromptTemplate } from './data/prompts';
 import { ArithmeticTeacher } from './demo/teacher';
 import { EntrotuneError } from './errors';
 import { createDevice, type Gpu, type KernelSet } from './gpu/device';
-import { loadModel, type LoadModelOptions } from './index';
+import { loadModel, type LoadModelOptions } from './model/load-model';
 import type { Quant } from './model/quant';
 import type { GenerateResult, Model } from './model/model';
 import type { LoadProgress, LoadReport } from './model/load';

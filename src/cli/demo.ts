@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EntrotuneError } from '../errors';
-import { loadModel } from '../index';
+import { loadModel } from '../model/load-model';
 import type { Model } from '../model/model';
 import { runPipeline, type PipelineEvent } from '../pipeline/pipeline';
 import { formatPipelineReport, type PipelineReport } from '../pipeline/report';

@@ -3,7 +3,7 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '../index';
+import { loadModel } from '../model/load-model';
 import { describeLoadProgress, num, parse, progressLine, quant, cliDevice } from './args';
 
 export const GENERATE_USAGE = `entrotune generate --model <folder|URL|hub repo[@revision]> --prompt "text"

@@ -7,7 +7,7 @@ import { splitTrainTest, type Question } from '../data/dataset';
 import { PROMPTS, type LabelStyle } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import { formatBytes } from '../gpu/memory';
-import { loadModel } from '../index';
+import { loadModel } from '../model/load-model';
 import type { Model } from '../model/model';
 import { evaluate, type EvalRecord } from '../pipeline/eval';
 import { runPipeline, type PipelineEvent, type PipelineOptions } from '../pipeline/pipeline';

@@ -3,7 +3,7 @@
 
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel } from '../index';
+import { loadModel } from '../model/load-model';
 import { toJsonl } from '../data/dataset';
 import { PROMPTS } from '../data/prompts';
 import { scoreDataset, type ScoreRecord } from '../score/score';

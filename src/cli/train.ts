@@ -2,7 +2,7 @@
 // steps in `dir` (resumed automatically when dir holds one) and the PEFT adapter at the end.
 
 import { basename } from 'node:path';
-import { loadModel } from '../index';
+import { loadModel } from '../model/load-model';
 import { looksLikeChatJsonl, parseChatJsonl } from '../data/chat-dataset';
 import { parseDataset } from '../data/formats';
 import { label, promptMessages, PROMPTS } from '../data/prompts';
