@@ -124,6 +124,28 @@ export class TeacherError extends EntrotuneError {
   override name = 'TeacherError'; // explicit: minified builds rename classes
 }
 
+/** Reading, writing, listing or removing stored files failed in any way but "not found" (which storage
+ *  answers with null): names the operation and the path (OPFS's own errors name neither). */
+export class StorageError extends EntrotuneError {
+  override readonly code = 'STORAGE';
+  override name = 'StorageError'; // explicit: minified builds rename classes
+  constructor(
+    readonly op: 'read' | 'write' | 'append' | 'list' | 'remove',
+    readonly path: string,
+    /** What the platform said, e.g. "EACCES: permission denied" or "QuotaExceededError: …". */
+    readonly reason: string,
+    /** The disk or the browser's storage quota is full. */
+    readonly full = false,
+    hint = full
+      ? 'free storage (in the browser: remove cached models or old runs; in Node: disk space), then run it again: what was stored before is kept'
+      : 'check that the place can be read and written; what was stored before is kept, so running it again resumes',
+  ) {
+    super(`could not ${op} ${path}: ${reason}`, hint);
+  }
+}
+
+/** Every class, by its code: the receiving side of a worker boundary rebuilds errors from this table
+ *  (tests/unit/errors.test.ts checks that no class of this file is missing). */
 const byCode: Record<string, { prototype: EntrotuneError }> = {
   ENTROTUNE: EntrotuneError,
   WEBGPU_UNAVAILABLE: WebGpuUnavailableError,
@@ -138,33 +160,48 @@ const byCode: Record<string, { prototype: EntrotuneError }> = {
   QUOTA_EXCEEDED: QuotaExceededError,
   DATASET: DatasetError,
   TEACHER: TeacherError,
+  STORAGE: StorageError,
 };
 
-/** Later modules add their error classes here so they survive a worker boundary. */
-export function registerErrorClass(code: string, cls: { prototype: EntrotuneError }): void {
-  byCode[code] = cls;
+/** A value that survives structured cloning and JSON alike: what an error field may carry across. */
+type Plain = string | number | boolean | null | Plain[] | { [k: string]: Plain };
+
+function isPlain(v: unknown): v is Plain {
+  if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return true;
+  if (Array.isArray(v)) return v.every(isPlain);
+  return typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every(isPlain);
 }
 
 /** A plain, structured-clone-safe description of an error, for crossing worker boundaries. */
 export interface SerializedError {
   name: string;
+  /** The class's code ('UNKNOWN' for errors that are not entrotune's). */
   code: string;
   message: string;
+  stack?: string;
+  /** Every other own field (file, line, hint, transient, ...): whatever a class declares comes along. */
+  fields: Record<string, Plain>;
 }
 
 export function serializeError(err: unknown): SerializedError {
-  if (err instanceof EntrotuneError) return { name: err.name, code: err.code, message: err.message };
-  if (err instanceof Error) return { name: err.name, code: 'UNKNOWN', message: err.message };
-  return { name: 'Error', code: 'UNKNOWN', message: String(err) };
+  if (!(err instanceof Error)) return { name: 'Error', code: 'UNKNOWN', message: String(err), fields: {} };
+  const ours = err instanceof EntrotuneError;
+  // Entrotune's `code` names the class; any other error's (a Node error's ENOENT) is a field like the rest.
+  const top = ours ? ['name', 'code', 'message', 'stack'] : ['name', 'message', 'stack'];
+  const fields: Record<string, Plain> = {};
+  for (const [k, v] of Object.entries(err)) if (!top.includes(k) && isPlain(v)) fields[k] = v;
+  return { name: err.name, code: ours ? err.code : 'UNKNOWN', message: err.message, stack: err.stack, fields };
 }
 
-/** Rebuild an error on the receiving side; the message (hint included) is kept word for word. */
+/** Rebuild an error on the receiving side as its own class, with its message (hint included) word for
+ *  word and every field it had. */
 export function deserializeError(e: SerializedError): Error {
   const Cls = byCode[e.code];
-  if (!Cls) return Object.assign(new Error(e.message), { name: e.name });
-  const err = Object.create(Cls.prototype) as EntrotuneError;
-  for (const [k, v] of Object.entries({ name: e.name, message: e.message, code: e.code, stack: `${e.name}: ${e.message}` })) {
-    Object.defineProperty(err, k, { value: v, writable: true, configurable: true });
+  const err: Error = Cls ? Object.create(Cls.prototype) : new Error(e.message);
+  const props: Record<string, unknown> = { ...e.fields, name: e.name, message: e.message, stack: e.stack ?? `${e.name}: ${e.message}` };
+  if (Cls) props.code = e.code;
+  for (const [k, value] of Object.entries(props)) {
+    Object.defineProperty(err, k, { value, writable: true, configurable: true, enumerable: !['message', 'stack'].includes(k) });
   }
   return err;
 }

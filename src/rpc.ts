@@ -1,5 +1,6 @@
 // Errors crossing a worker boundary through comlink arrive as their own class (ShaderCompileError,
-// DeviceLostError, ...) with the message and hint intact, not flattened to a plain Error.
+// DeviceLostError, ...) with the message and every field intact (hint, file, line, byte range, ...),
+// not flattened to a plain Error (see serializeError in errors.ts).
 // Both sides call installErrorTransfer() once before using comlink.
 
 import * as Comlink from 'comlink';

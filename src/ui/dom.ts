@@ -15,7 +15,7 @@ export function input(id: string): HTMLInputElement {
   return $<HTMLInputElement>(id);
 }
 
-type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false;
 
 /** el('td', { class: 'num' }, '12') — attributes by name; `on*` functions become listeners. */
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, unknown> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
@@ -67,10 +67,14 @@ export function pct(p: number, digits = 1): string {
   return Number.isFinite(p) ? `${(100 * p).toFixed(digits)}%` : '–';
 }
 
-/** An error as the page shows it: the class name, the message and its HINT line. */
+/** An error as the page shows it: the class name, the message and, on a line of its own, the HINT
+ *  (from the error's `hint` field, which crosses the worker with the other fields). */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  const hint = (err as { hint?: unknown }).hint;
+  if (typeof hint !== 'string' || !hint) return `${err.name}: ${err.message}`;
+  const said = err.message.endsWith(`\nHINT: ${hint}`) ? err.message.slice(0, -`\nHINT: ${hint}`.length) : err.message;
+  return `${err.name}: ${said}\nHINT: ${hint}`;
 }
 
 /** Save bytes as a file: a Blob URL on a temporary link (nothing leaves the machine). */

@@ -7,7 +7,7 @@ import type { Quant } from '../model/quant';
 import { requestPersistentStorage } from '../model/opfs-cache';
 import { fileUrl, parseModelSource, type ModelSource } from '../model/sources';
 import type { App } from './app';
-import { $, el, formatBytes, input, radioPanels, radioValue, replace, setRadio, table } from './dom';
+import { $, describeError, el, formatBytes, input, radioPanels, radioValue, replace, setRadio, table } from './dom';
 import { applyTrainDefaults, trainDefaults } from './settings';
 
 interface PickedSource {
@@ -72,7 +72,7 @@ export function initModelStep(app: App): void {
         table(['training memory', 'bytes'], trainPlan.arenas.map((a) => [a.name, formatBytes(a.bytes)]).concat([['total', formatBytes(trainPlan.total)]]), { class: 'compact' }),
       );
     } catch (e) {
-      replace(out, el('p', { class: 'error' }, `Could not plan: ${e instanceof Error ? e.message : String(e)}`));
+      replace(out, el('p', { class: 'error' }, `Could not plan: ${describeError(e)}`));
     }
   });
 
@@ -160,7 +160,7 @@ export function initModelStep(app: App): void {
         return [name, m.revision, formatBytes(m.bytes), m.complete ? 'yes' : 'partial', el('span', { class: 'actions' }, use, ' ', remove)];
       }), { id: 'cached-table' }));
     } catch (e) {
-      replace(out, el('p', { class: 'error' }, `Cannot list the cache: ${e instanceof Error ? e.message : String(e)}`));
+      replace(out, el('p', { class: 'error' }, `Cannot list the cache: ${describeError(e)}`));
     }
   };
   void refreshCached();
