@@ -90,7 +90,7 @@ export class Gpu {
     /** The kernel set every launcher uses on this device, chosen once at creation. */
     readonly kernels: KernelSet = 'gpu',
   ) {
-    this.pipelines = new PipelineCache(device, features);
+    this.pipelines = new PipelineCache(device);
     this.readback = new Readback(this);
   }
 

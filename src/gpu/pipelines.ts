@@ -1,37 +1,27 @@
-// Pipelines are built once and cached, keyed by shader file, entry point, override constants,
-// element type and substitutions. Creation runs inside error scopes, and WGSL compile errors come
-// back as ShaderCompileError naming the file, line and message.
+// Pipelines are built once and cached, keyed by shader file, entry point and override constants.
+// Creation runs inside error scopes, and WGSL compile errors come back as ShaderCompileError naming
+// the file, line and message.
 
-import { EntrotuneError, GpuError, ShaderCompileError } from '../errors';
-import type { OptionalFeature } from './device';
-import { shaderSource, substitute } from './shaders';
-
-/** The element type a shader computes in; `f16` needs the shader-f16 feature. */
-export type ComputeType = 'f32' | 'f16';
+import { GpuError, ShaderCompileError } from '../errors';
+import { shaderSource } from './shaders';
 
 export interface PipelineKey {
   /** File name in shaders/ without `.wgsl`. */
   shader: string;
   entry: string;
   constants?: Readonly<Record<string, number>>;
-  dtype?: ComputeType;
-  /** Extra {{NAME}} substitutions. */
-  vars?: Readonly<Record<string, string>>;
 }
 
 export function pipelineKeyString(k: PipelineKey): string {
   const sorted = (o?: Readonly<Record<string, unknown>>) => JSON.stringify(Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return `${k.shader}|${k.entry}|${k.dtype ?? 'f32'}|${sorted(k.constants)}|${sorted(k.vars)}`;
+  return `${k.shader}|${k.entry}|${sorted(k.constants)}`;
 }
 
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
   private readonly modules = new Map<string, GPUShaderModule>();
 
-  constructor(
-    private readonly device: GPUDevice,
-    private readonly features: ReadonlySet<OptionalFeature>,
-  ) {}
+  constructor(private readonly device: GPUDevice) {}
 
   get size(): number {
     return this.pipelines.size;
@@ -54,14 +44,7 @@ export class PipelineCache {
   }
 
   private async create(key: PipelineKey): Promise<GPUComputePipeline> {
-    const dtype = key.dtype ?? 'f32';
-    if (dtype === 'f16' && !this.features.has('shader-f16')) {
-      throw new EntrotuneError(`${key.shader}.wgsl: f16 requested but the device has no shader-f16`, 'use the f32 path on this adapter');
-    }
-    const vars = { F: dtype, ENABLE_F16: dtype === 'f16' ? 'enable f16;' : '', ...key.vars };
-    const file = `${key.shader}.wgsl`;
-    const code = substitute(shaderSource(key.shader), vars, file);
-    return this.build(file, code, key.entry, key.constants ?? {});
+    return this.build(`${key.shader}.wgsl`, shaderSource(key.shader), key.entry, key.constants ?? {});
   }
 
   private async build(file: string, code: string, entry: string, constants: Readonly<Record<string, number>>): Promise<GPUComputePipeline> {

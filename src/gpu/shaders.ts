@@ -1,6 +1,6 @@
 // WGSL sources come from shaders/*.wgsl through Vite's `?raw` imports (also under vitest and the
-// Node build). The only text templating is {{NAME}} substitution for what `override` constants cannot
-// express (element type, `enable f16;`); anything left unreplaced is an error, not a silent bug.
+// Node build) and are compiled as written: every variant is an `override` constant. No shader needs
+// text templating yet (an f16 element type would: it comes with the first f16 kernel).
 
 import { EntrotuneError } from '../errors';
 
@@ -17,21 +17,4 @@ export function shaderSource(name: string): string {
   const text = byName.get(name);
   if (text === undefined) throw new EntrotuneError(`no shader named ${name}.wgsl`, `known shaders: ${shaderNames().join(', ')}`);
   return text;
-}
-
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-/** Replace {{NAME}} by vars[NAME]; throws on a placeholder without a value. Values may not add lines. */
-export function substitute(text: string, vars: Readonly<Record<string, string>>, file = 'shader'): string {
-  const out = text.replace(PLACEHOLDER, (match, name: string) => {
-    const v = vars[name];
-    if (v === undefined) return match;
-    if (v.includes('\n')) throw new EntrotuneError(`${file}: value for {{${name}}} spans lines`, 'substitutions must keep line numbers intact');
-    return v;
-  });
-  const left = [...out.matchAll(PLACEHOLDER)].map((m) => m[1]);
-  if (left.length) {
-    throw new EntrotuneError(`${file}: no value for ${[...new Set(left)].map((n) => `{{${n}}}`).join(', ')}`, 'pass it in the pipeline key\'s `vars`');
-  }
-  return out;
 }

@@ -195,12 +195,6 @@ function halfTable(): Float32Array {
   return HALF_TABLE;
 }
 
-/** bfloat16 → f32 is the upper half of the f32 bit pattern. */
-export function bf16ToFloat(b: number): number {
-  F32_BITS[0] = (b & 0xffff) << 16;
-  return F32_VIEW[0];
-}
-
 /** Convert F32/F16/BF16/F64/I64/I32/I8/U8/BOOL tensor bytes (little-endian) to f32. */
 export function toFloat32(t: StTensor, bytes: Uint8Array): Float32Array {
   const { n, dv } = tensorView(t, bytes);

@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { shaderNames, shaderSource, substitute } from '../../src/gpu/shaders';
+import { shaderNames, shaderSource } from '../../src/gpu/shaders';
 import { deserializeError, LimitTooLowError, serializeError, ShaderCompileError } from '../../src/errors';
 
-describe('shader loading and {{NAME}} substitution', () => {
+describe('shader loading', () => {
   it('finds every shaders/*.wgsl file, each starting with a header comment', () => {
     expect(shaderNames()).toEqual(expect.arrayContaining(['matmul', 'elementwise', 'reduce']));
     for (const name of shaderNames()) expect(shaderSource(name).startsWith(`// ${name}.wgsl`)).toBe(true);
-  });
-
-  it('replaces placeholders and throws on leftovers', () => {
-    expect(substitute('{{ENABLE}}\nvar x: {{ F }};', { ENABLE: 'enable f16;', F: 'f16' })).toBe('enable f16;\nvar x: f16;');
-    expect(() => substitute('var x: {{F}}; var y: {{G}};', { F: 'f32' }, 'k.wgsl')).toThrow(/k\.wgsl: no value for \{\{G\}\}/);
-    expect(() => substitute('{{F}}', { F: 'a\nb' })).toThrow(/spans lines/);
   });
 
   it('throws for an unknown shader, listing the known ones', () => {
