@@ -18,7 +18,7 @@ import { fetchHfDatasetRows } from './data/datasets-server';
 import { parseDataset, type ParsedDataset } from './data/formats';
 import type { PromptTemplate } from './data/prompts';
 import { ArithmeticTeacher } from './demo/teacher';
-import { EntrotuneError } from './errors';
+import { CorruptFileError, EntrotuneError, serializeError, type SerializedError } from './errors';
 import { createDevice, type Gpu, type KernelSet } from './gpu/device';
 import { loadModel, type LoadModelOptions } from './model/load-model';
 import type { Quant } from './model/quant';
@@ -31,7 +31,6 @@ import { listCachedModels, removeCachedModel, type CachedModel, type ModelCache 
 import type { ModelSource } from './model/sources';
 import { runPipeline as runPipelineStages, type PipelineEvent } from './pipeline/pipeline';
 import type { PipelineReport } from './pipeline/report';
-import { memoryRunStorage, opfsRunStorage, type RunStorage } from './pipeline/storage';
 import { METHODS, type Method } from './pipeline/targets';
 import { entropyHistogram } from './score/analysis';
 import { analyzeScores, type Bucket, type ScoreReport } from './score/report';
@@ -44,7 +43,9 @@ import type { Teacher } from './teacher/teacher';
 import type { ChatMessage } from './tokenizer/tokenizer';
 import { Trainer, type TrainConfig } from './train/trainer';
 import { chatExample, trainLoop, type TrainProgress } from './train/loop';
-import { adapterConfigJson, tensorsToSafetensors, type FileSink } from './train/checkpoint';
+import { adapterConfigJson, readCheckpointState, tensorsToSafetensors, type FileSink } from './train/checkpoint';
+import { readJson } from './storage/json';
+import { checkRunId, memoryRunFolders, type RunFolders, type RunStorage } from './storage/runs';
 import { planTraining, type TrainMemoryPlan } from './train/plan';
 
 export interface DeviceInfo {
@@ -135,6 +136,11 @@ export interface ScoreSummary {
   accuracy: number | null;
 }
 
+export interface RunList {
+  runs: RunInfo[];
+  unreadable: { id: string; error: SerializedError }[];
+}
+
 export interface RunDetails {
   info: RunInfo;
   score: ScoreSummary | null;
@@ -190,7 +196,8 @@ export interface Engine {
   runPipeline(settings: RunSettings, data: { train: Question[]; test: Question[] } | null, onEvent?: (e: RunEvent) => void): Promise<RunResult>;
   /** Stop what score() or runPipeline() is doing; `stopped` marks the run as not to be offered for resuming. */
   stop(how?: 'pause' | 'stop'): Promise<void>;
-  listRuns(): Promise<RunInfo[]>;
+  /** Every stored run; one whose run.json cannot be read is listed apart, with its error, so it can be deleted. */
+  listRuns(): Promise<RunList>;
   openRun(id: string): Promise<RunDetails | null>;
   /** The run's questions, for a reopened run. */
   runData(id: string): Promise<{ train: Question[]; test: Question[] }>;
@@ -210,92 +217,9 @@ export interface EngineTrainLoop {
   includePrompt?: boolean;
 }
 
-/** Where runs are kept: OPFS folders in the browser, memory elsewhere. */
-export interface RunFolders {
-  open(id: string): RunStorage;
-  list(): Promise<string[]>;
-  remove(id: string): Promise<void>;
-}
+// Run folders are storage's (src/storage/runs.ts); the worker opens OPFS ones.
+export { memoryRunFolders, opfsRunFolders, type RunFolders } from './storage/runs';
 
-/** A storage error that names the file and what was being done with it (OPFS errors name neither). */
-function storageError(op: string, path: string, err: unknown): unknown {
-  if (err instanceof EntrotuneError || (err as { name?: string })?.name === 'AbortError') return err;
-  const e = err as { name?: string; message?: string };
-  return new EntrotuneError(`${op} ${path} failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`,
-    e?.name === 'QuotaExceededError' ? 'free browser storage: remove cached models or old runs' : 'run it again to resume; if it keeps failing, delete the run and start a new one');
-}
-
-async function traced<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw storageError(op, path, err);
-  }
-}
-
-/** The same storage, with every failure naming its file. */
-export function tracedStorage(st: RunStorage, where: string): RunStorage {
-  const sinkOf = (s: FileSink, dir: string): FileSink => ({
-    write: (name, data) => traced('writing', `${dir}/${name}`, () => s.write(name, data)),
-    read: (name) => traced('reading', `${dir}/${name}`, () => s.read(name)),
-  });
-  return {
-    where: st.where,
-    records: async <T extends { id: string }>(name: string) => {
-      const r = await traced('opening', `${where}/${name}`, () => st.records<T>(name));
-      return { load: () => traced('reading', `${where}/${name}`, () => r.load()), append: (rs: T[]) => traced('appending to', `${where}/${name}`, () => r.append(rs)) };
-    },
-    sink: async (folder) => sinkOf(await traced('opening', `${where}/${folder}`, () => st.sink(folder)), `${where}/${folder}`),
-    write: (name, data) => traced('writing', `${where}/${name}`, () => st.write(name, data)),
-    read: (name) => traced('reading', `${where}/${name}`, () => st.read(name)),
-  };
-}
-
-export function opfsRunFolders(top = 'runs'): RunFolders {
-  const root = async (create: boolean) => {
-    const d = await navigator.storage.getDirectory();
-    try {
-      return await d.getDirectoryHandle(top, { create });
-    } catch {
-      return null;
-    }
-  };
-  return {
-    open: (id) => tracedStorage(opfsRunStorage([top, checkRunId(id)]), `${top}/${id}`),
-    async list() {
-      const d = await root(false);
-      const out: string[] = [];
-      if (!d) return out;
-      for await (const [name, h] of (d as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) if (h.kind === 'directory') out.push(name);
-      return out;
-    },
-    async remove(id) {
-      const d = await root(false);
-      await d?.removeEntry(checkRunId(id), { recursive: true }).catch((e: unknown) => {
-        if ((e as { name?: string }).name !== 'NotFoundError') throw e;
-      });
-    },
-  };
-}
-
-export function memoryRunFolders(): RunFolders {
-  const runs = new Map<string, RunStorage>();
-  return {
-    open: (id) => {
-      if (!runs.has(id)) runs.set(id, memoryRunStorage());
-      return runs.get(id)!;
-    },
-    list: async () => [...runs.keys()],
-    remove: async (id) => void runs.delete(id),
-  };
-}
-
-function checkRunId(id: string): string {
-  if (!/^[\w.-]{1,80}$/.test(id) || id.startsWith('.')) throw new EntrotuneError(`run id '${id}' is not a folder name`, 'use letters, digits, - _ and . only');
-  return id;
-}
-
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Files a run may hold (for downloads and the Results step). */
@@ -314,14 +238,12 @@ async function readPath(st: RunStorage, path: string): Promise<Uint8Array | null
   return (await st.sink(parts.slice(0, -1).join('/'))).read(parts.at(-1)!);
 }
 
-async function readJson<T>(st: RunStorage, name: string): Promise<T | null> {
-  const b = await st.read(name);
-  if (!b) return null;
-  try {
-    return JSON.parse(dec.decode(b)) as T;
-  } catch {
-    return null;
-  }
+/** run.json; null when the folder has none. One that is not JSON, or not a run.json this version reads, is a CorruptFileError. */
+async function readRunInfo(st: RunStorage): Promise<RunInfo | null> {
+  const hint = 'delete the run (its scores, teacher replies and checkpoints go with it), or restore run.json';
+  const info = await readJson<RunInfo>(st, 'run.json', hint);
+  if (info && info.version !== 1) throw new CorruptFileError(`${st.where}/run.json`, `version ${String(info.version)}; this entrotune reads version 1`, hint);
+  return info;
 }
 
 /** The buckets the pipeline will use: the cut points of the training questions; an invalid base answer counts as hard. */
@@ -468,13 +390,10 @@ export class LocalEngine implements Engine {
   // -------------------------------------------------------------------------------------------------
   // Runs
 
-  /** Write run.json (serialised: phase updates may race). */
-  private infoWrites = Promise.resolve();
+  /** Write run.json (storage keeps the writes to one file in order: phase updates may race). */
   private saveInfo(st: RunStorage, info: RunInfo): Promise<void> {
     info.updated = new Date().toISOString();
-    const text = JSON.stringify(info, null, 1) + '\n';
-    this.infoWrites = this.infoWrites.then(() => st.write('run.json', text)).catch(() => undefined);
-    return this.infoWrites;
+    return st.write('run.json', JSON.stringify(info, null, 1) + '\n');
   }
 
   /** The run's info, created (with its questions) when `data` is given. Settings are stored without any API key. */
@@ -555,6 +474,8 @@ export class LocalEngine implements Engine {
     let teacher: Teacher | null = null;
     let st: RunStorage | null = null;
     let info: RunInfo | null = null;
+    /** A phase update of run.json that failed while the pipeline ran: it stops the run, and is the error. */
+    let infoFailure: unknown = null;
     try {
       const prepared = await this.prepare(settings, data);
       ({ st, info } = prepared);
@@ -584,7 +505,10 @@ export class LocalEngine implements Engine {
           const phase = e.phase === 'teacher' ? 'teacher' : e.phase === 'train' ? `train ${e.method}` : e.phase === 'eval' ? `eval ${e.method}` : null;
           if (phase && phase !== stInfo.phase) {
             stInfo.phase = phase;
-            void this.saveInfo(stRun, stInfo);
+            this.saveInfo(stRun, stInfo).catch((err: unknown) => {
+              infoFailure ??= err;
+              ctrl.abort(err);
+            });
           }
           emit(e);
         },
@@ -594,8 +518,9 @@ export class LocalEngine implements Engine {
       await this.saveInfo(st, info);
       emit({ phase: 'status', status: 'done', text: `run ${s.id} finished in ${report.seconds.toFixed(0)} s` });
       return { status: 'done', report };
-    } catch (err) {
-      if (ctrl.signal.aborted && st && info) {
+    } catch (caught) {
+      const err = infoFailure ?? caught;
+      if (!infoFailure && ctrl.signal.aborted && st && info) {
         const how = this.running?.how ?? 'pause';
         info.status = how === 'stop' ? 'stopped' : 'paused';
         await this.saveInfo(st, info);
@@ -607,7 +532,11 @@ export class LocalEngine implements Engine {
       if (st && info) {
         info.status = 'failed';
         info.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-        await this.saveInfo(st, info);
+        // The run's own error is the one thrown; a run.json that cannot record it is said beside it.
+        await this.saveInfo(st, info).catch((e: unknown) => {
+          console.error(e);
+          emit({ phase: 'status', status: 'failed', text: `the failure could not be recorded in run.json: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
+        });
       }
       throw err;
     } finally {
@@ -654,24 +583,28 @@ export class LocalEngine implements Engine {
     }
   }
 
-  async listRuns(): Promise<RunInfo[]> {
-    const out: RunInfo[] = [];
+  async listRuns(): Promise<RunList> {
+    const list: RunList = { runs: [], unreadable: [] };
     for (const id of await this.runs.list()) {
-      const info = await readJson<RunInfo>(this.runs.open(id), 'run.json');
-      if (info?.version === 1) out.push(info); // folders without run.json belong to train() or older tools
+      try {
+        const info = await readRunInfo(this.runs.open(id));
+        if (info) list.runs.push(info); // folders without run.json belong to train() or older tools
+      } catch (err) {
+        list.unreadable.push({ id, error: serializeError(err) });
+      }
     }
-    return out.sort((a, b) => (a.updated < b.updated ? 1 : -1));
+    list.runs.sort((a, b) => (a.updated < b.updated ? 1 : -1));
+    return list;
   }
 
   async openRun(id: string): Promise<RunDetails | null> {
     const st = this.runs.open(checkRunId(id));
-    const info = await readJson<RunInfo>(st, 'run.json');
+    const info = await readRunInfo(st);
     if (!info) return null;
     const losses: RunDetails['losses'] = {};
     for (const m of info.settings.methods) {
-      const state = dec.decode((await readPath(st, `${m}/state.json`)) ?? enc.encode('null'));
-      const parsed = JSON.parse(state) as { losses?: number[] } | null;
-      if (parsed?.losses) losses[m] = parsed.losses;
+      const state = await readCheckpointState(await st.sink(m));
+      if (state?.losses) losses[m] = state.losses;
     }
     const files: string[] = [];
     for (const f of runFileNames(info.settings.methods)) {

@@ -6,16 +6,41 @@
 //     written last as the commit point (see saveCheckpoint in loop.ts).
 
 import { CorruptFileError } from '../errors';
-import { serialised } from '../util/serial';
+import type { FileSink } from '../storage/folder';
+import { readJson } from '../storage/json';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
 import type { LoraWeights } from '../model/llama';
 import { memorySource } from '../model/bytes';
 import { readSafetensorsHeader, readTensorBytes, toFloat32, writeSafetensors } from '../model/safetensors';
 
-export interface FileSink {
-  write(name: string, data: Uint8Array | string): Promise<void>;
-  read(name: string): Promise<Uint8Array | null>;
+// Sinks are storage's (src/storage/): one policy for every place files are kept.
+export type { FileSink } from '../storage/folder';
+export { nodeDirSink, opfsSink } from '../storage/sinks';
+
+/** state.json: where training stands, written last as a checkpoint's commit point. */
+export interface CheckpointState {
+  version: 1;
+  step: number;
+  epoch: number;
+  /** Index into the epoch's shuffled order of the next example. */
+  offset: number;
+  seed: number;
+  /** Micro-batches seen, which seeds LoRA dropout masks. */
+  dropoutTick?: number;
+  /** The checkpoint slot (0 or 1) whose files this state belongs to. */
+  slot?: number;
+  /** Tokens the steps so far processed (prompt + target) and trained (with a target). */
+  tokens?: { processed: number; trained: number };
+  losses: number[];
+  config: Record<string, unknown>;
+}
+
+/** The checkpoint's state.json; null when there is no checkpoint. A state.json that cannot be read is a
+ *  StorageError, one that is not JSON a CorruptFileError naming it: never a silent start from step 0. */
+export function readCheckpointState(sink: FileSink): Promise<CheckpointState | null> {
+  return readJson<CheckpointState>(sink, 'state.json',
+    `the checkpoint in ${sink.where} is damaged: delete that folder to train again from step 0 (or restore state.json from a copy)`);
 }
 
 export function adapterConfigJson(lora: LoraWeights, baseModel: string): string {
@@ -55,58 +80,5 @@ export async function safetensorsToTensors(gpu: Gpu, file: string, bytes: Uint8A
     if (!info) throw new CorruptFileError(file, `missing ${name}`, 'the checkpoint does not match this adapter');
     if (info.shape.join(',') !== t.shape.join(',')) throw new CorruptFileError(file, `${name} has shape [${info.shape}], expected [${t.shape}]`);
     gpu.write(t, toFloat32(info, await readTensorBytes(src, info)));
-  }
-}
-
-/** A FileSink over a Node directory (written file by file, atomically by rename). */
-export async function nodeDirSink(dir: string): Promise<FileSink> {
-  const { mkdir, readFile, rename, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(dir, { recursive: true });
-  return {
-    async write(name, data) {
-      const tmp = join(dir, `.${name}.tmp`);
-      await writeFile(tmp, data);
-      await rename(tmp, join(dir, name));
-    },
-    async read(name) {
-      try {
-        return new Uint8Array(await readFile(join(dir, name)));
-      } catch {
-        return null;
-      }
-    },
-  };
-}
-
-/** A FileSink over an OPFS directory (browser). */
-export function opfsSink(path: string[]): FileSink {
-  const dir = async () => {
-    let d = await navigator.storage.getDirectory();
-    for (const p of path) d = await d.getDirectoryHandle(p, { create: true });
-    return d;
-  };
-  return {
-    // One write at a time per file: a file and its temporary copy are opened for writing (util/serial.ts).
-    write: (name, data) => serialised(`opfs:${[...path, name].join('/')}`, () => writeNow(name, data)),
-    async read(name) {
-      try {
-        return new Uint8Array(await (await (await (await dir()).getFileHandle(name)).getFile()).arrayBuffer());
-      } catch {
-        return null;
-      }
-    },
-  };
-  async function writeNow(name: string, data: Uint8Array | string): Promise<void> {
-    const d = await dir();
-    const tmp = await d.getFileHandle(`.${name}.tmp`, { create: true });
-    const w = await tmp.createWritable();
-    await w.write(typeof data === 'string' ? data : new Uint8Array(data));
-    await w.close();
-    const h = await d.getFileHandle(name, { create: true });
-    const w2 = await h.createWritable();
-    await w2.write(await (await tmp.getFile()).arrayBuffer());
-    await w2.close();
-    await d.removeEntry(`.${name}.tmp`);
   }
 }

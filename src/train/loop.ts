@@ -5,7 +5,7 @@
 import { EntrotuneError } from '../errors';
 import type { ChatMessage, Tokenizer } from '../tokenizer/tokenizer';
 import { rng, shuffle } from '../util/random';
-import { adapterConfigJson, safetensorsToTensors, tensorsToSafetensors, type FileSink } from './checkpoint';
+import { adapterConfigJson, readCheckpointState, safetensorsToTensors, tensorsToSafetensors, type CheckpointState, type FileSink } from './checkpoint';
 import type { Trainer, TrainBatch } from './trainer';
 
 export interface TrainExample {
@@ -85,23 +85,6 @@ export interface TrainLoopOptions {
   signal?: AbortSignal;
 }
 
-interface State {
-  version: 1;
-  step: number;
-  epoch: number;
-  /** Index into the epoch's shuffled order of the next example. */
-  offset: number;
-  seed: number;
-  /** Micro-batches seen, which seeds LoRA dropout masks. */
-  dropoutTick?: number;
-  /** The checkpoint slot (0 or 1) whose files this state belongs to. */
-  slot?: number;
-  /** Tokens the steps so far processed (prompt + target) and trained (with a target). */
-  tokens?: TrainTokens;
-  losses: number[];
-  config: Record<string, unknown>;
-}
-
 /** The order of examples in an epoch: a pure function of (seed, epoch), so a resumed run sees the same order. */
 export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return shuffle(Array.from({ length: n }, (_, i) => i), rng((seed * 1_000_003 + epoch) >>> 0));
@@ -124,7 +107,7 @@ export async function saveAdapterFiles(trainer: Trainer, sink: FileSink, baseMod
 // weights beside an old step count. The exported adapter (or model folder) is written as well.
 const slotFiles = (slot: number) => ({ weights: `checkpoint-${slot}.weights.safetensors`, optimizer: `checkpoint-${slot}.optimizer.safetensors` });
 
-async function saveCheckpoint(trainer: Trainer, sink: FileSink, state: State, baseModel: string): Promise<void> {
+async function saveCheckpoint(trainer: Trainer, sink: FileSink, state: CheckpointState, baseModel: string): Promise<void> {
   const gpu = trainer.model.gpu;
   state.dropoutTick = trainer.dropoutTick;
   const slot = state.slot === 0 ? 1 : 0;
@@ -137,19 +120,18 @@ async function saveCheckpoint(trainer: Trainer, sink: FileSink, state: State, ba
   await saveAdapterFiles(trainer, sink, baseModel);
 }
 
-async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<State | null> {
-  const raw = await sink.read('state.json');
-  if (!raw) return null;
-  const state = JSON.parse(new TextDecoder().decode(raw)) as State;
+async function loadCheckpoint(trainer: Trainer, sink: FileSink): Promise<CheckpointState | null> {
+  const state = await readCheckpointState(sink);
+  if (!state) return null;
   const gpu = trainer.model.gpu;
   // (Checkpoints from before the slots kept the exported weights and optimizer.safetensors.)
   const files = state.slot === undefined ? { weights: trainer.lora ? 'adapter_model.safetensors' : 'model.safetensors', optimizer: 'optimizer.safetensors' } : slotFiles(state.slot);
   const weights = await sink.read(files.weights);
   const opt = await sink.read(files.optimizer);
-  if (!weights || !opt) throw new EntrotuneError(`the checkpoint is incomplete (state.json without ${weights ? files.optimizer : files.weights})`, 'delete the checkpoint folder to start over');
-  await safetensorsToTensors(gpu, files.weights, weights, trainer.tensors());
+  if (!weights || !opt) throw new EntrotuneError(`the checkpoint in ${sink.where} is incomplete (state.json without ${weights ? files.optimizer : files.weights})`, 'delete the checkpoint folder to start over');
+  await safetensorsToTensors(gpu, `${sink.where}/${files.weights}`, weights, trainer.tensors());
   const { m, v } = trainer.optimizerTensors();
-  await safetensorsToTensors(gpu, files.optimizer, opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
+  await safetensorsToTensors(gpu, `${sink.where}/${files.optimizer}`, opt, [...m.map((x) => ({ name: `m.${x.name}`, t: x.t })), ...v.map((x) => ({ name: `v.${x.name}`, t: x.t }))]);
   trainer.step = state.step;
   trainer.dropoutTick = state.dropoutTick ?? 0;
   return state;
@@ -193,7 +175,7 @@ export async function runTrainLoop(trainer: Trainer, examples: TrainExample[], o
   trainer.config.totalSteps = totalSteps;
   const seed = trainer.config.seed;
   const baseModel = o.baseModel ?? trainer.model.name;
-  let state: State = { version: 1, step: 0, epoch: 0, offset: 0, seed, losses: [], tokens: { processed: 0, trained: 0 }, config: { ...trainer.config, batchSize, accumulation, epochs, steps: o.steps } };
+  let state: CheckpointState = { version: 1, step: 0, epoch: 0, offset: 0, seed, losses: [], tokens: { processed: 0, trained: 0 }, config: { ...trainer.config, batchSize, accumulation, epochs, steps: o.steps } };
   if (o.resume && o.sink) {
     const loaded = await loadCheckpoint(trainer, o.sink);
     if (loaded) {

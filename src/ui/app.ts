@@ -192,7 +192,7 @@ export class App {
         this.status(`Run ${s.id} ${r.status}: ${r.text}`);
       }
     } catch (e) {
-      await this.reloadRunInfo(s.id).catch(() => undefined);
+      await this.reloadRunInfo(s.id).catch((e2: unknown) => this.log(`run ${s.id}: its run.json could not be read again: ${describeError(e2)}`));
       this.error(`Run ${s.id}`, e);
     } finally {
       this.busy = null;

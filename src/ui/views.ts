@@ -1,13 +1,14 @@
 // What steps 3–6 show: the worker's events turned into progress bars, numbers, charts and tables,
 // and the same views rebuilt from a stored run (openRun) after a reload.
 
-import type { RunDetails, RunEvent, RunInfo, RunSettings, ScoreSummary } from '../engine';
+import type { RunDetails, RunEvent, RunInfo, RunList, RunSettings, ScoreSummary } from '../engine';
+import { deserializeError } from '../errors';
 import { budgetLine, type MethodResult, type PipelineReport } from '../pipeline/report';
 import type { Method } from '../pipeline/targets';
 import { estimate } from '../util/format';
 import type { App } from './app';
 import { barChart, EntropyHistogram, LossChart } from './charts';
-import { $, describeError, download, el, formatBytes, pct, replace, seconds, stats, table } from './dom';
+import { $, describeError, download, el, formatBytes, pct, replace, seconds, stats, table, type Child } from './dom';
 import { zip } from './zip';
 
 const BUCKETS = ['easy', 'medium', 'hard'] as const;
@@ -292,14 +293,15 @@ export class Views {
   // ---------------------------------------------------------------------------------------------- runs
 
   async runsList(): Promise<RunInfo[]> {
-    let runs: RunInfo[] = [];
+    let list: RunList;
     try {
-      runs = await this.app.engine.listRuns();
+      list = await this.app.engine.listRuns();
     } catch (e) {
       replace($('runs-out'), el('p', { class: 'error' }, describeError(e)));
-      return runs;
+      return [];
     }
-    if (!runs.length) {
+    const { runs, unreadable } = list;
+    if (!runs.length && !unreadable.length) {
       replace($('runs-out'), el('p', {}, 'No runs yet.'));
       return runs;
     }
@@ -310,8 +312,7 @@ export class Views {
         this.app.error(label, e);
       }
     } }, label);
-    replace($('runs-out'), table(['run', 'model', 'data', 'methods', 'status', ''], runs.map((r) => {
-      const id = r.settings.id;
+    const deleteButton = (id: string): HTMLButtonElement => {
       const del = act('Delete', async () => {
         if (del.dataset.armed !== '1') {
           del.dataset.armed = '1';
@@ -322,13 +323,21 @@ export class Views {
         if (this.app.run?.settings.id === id) this.app.detachRun();
         await this.runsList();
       }, `Delete run ${id}`);
+      return del;
+    };
+    const rows: Child[][] = runs.map((r) => {
+      const id = r.settings.id;
+      const del = deleteButton(id);
       const unfinished = ['running', 'paused', 'stopped', 'failed'].includes(r.status);
       return [
         `${id} (${new Date(r.updated).toLocaleString()})`, r.settings.model.name, `${r.settings.data.name} (${r.counts.train} + ${r.counts.test})`,
         r.settings.methods.join(', '), `${r.status}${r.status === 'done' ? '' : ` · ${r.phase}`}${r.error ? ` · ${r.error.split('\n')[0]}` : ''}`,
         el('span', { class: 'actions' }, act('Open', () => this.app.open(id), `Open run ${id}`), ' ', unfinished ? act('Resume', () => this.app.resume(id), `Resume run ${id}`) : null, ' ', del),
       ];
-    }), { id: 'runs-table' }));
+    });
+    // A run whose run.json cannot be read stays in the list with what is wrong, so it can be deleted.
+    for (const { id, error } of unreadable) rows.push([id, '', '', '', el('span', { class: 'error' }, describeError(deserializeError(error))), el('span', { class: 'actions' }, deleteButton(id))]);
+    replace($('runs-out'), table(['run', 'model', 'data', 'methods', 'status', ''], rows, { id: 'runs-table' }));
     return runs;
   }
 

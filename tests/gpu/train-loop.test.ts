@@ -1,6 +1,6 @@
 // The training loop: overfitting a handful of examples, a run killed midway that resumes from its
 // checkpoint with the same loss curve, and the exported PEFT adapter reproducing the same logits.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe('the training loop', () => {
     const torn = memorySink();
     const mc = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
     const tc = await Trainer.create(mc, config);
-    const crashing = { read: torn.read, write: async (name: string, data: Uint8Array | string) => {
+    const crashing = { where: torn.where, read: torn.read, write: async (name: string, data: Uint8Array | string) => {
       if (name === 'state.json' && torn.files.has('state.json') && JSON.parse(new TextDecoder().decode(torn.files.get('state.json'))).step === 2) throw new Error('crash while saving');
       return torn.write(name, data);
     } };
@@ -90,6 +90,27 @@ describe('the training loop', () => {
     t3.dispose();
     m3.dispose();
     m4.dispose();
+  });
+
+  it('resuming from a checkpoint that cannot be read fails with the file named, never restarts at step 0', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const trainer = await Trainer.create(model, { lr: 5e-3, seed: 7 });
+    const loop = { epochs: 1, batchSize: 2, checkpointEvery: 1, resume: true };
+    const steps: number[] = [];
+    // state.json is there but cannot be read (a folder in its place, as a permission or disk error would be).
+    const unreadable = mkdtempSync(join(tmpdir(), 'ckpt-unreadable-'));
+    mkdirSync(join(unreadable, 'state.json'));
+    await expect(trainLoop(trainer, examples(model), { ...loop, sink: await nodeDirSink(unreadable), onProgress: (p) => steps.push(p.step) }))
+      .rejects.toMatchObject({ name: 'StorageError', op: 'read', path: `${unreadable}/state.json` });
+    // state.json is cut short: a CorruptFileError that names the checkpoint and says what to do.
+    const torn = mkdtempSync(join(tmpdir(), 'ckpt-torn-'));
+    writeFileSync(join(torn, 'state.json'), '{"version": 1, "step": 2, "losses": [2.5,');
+    await expect(trainLoop(trainer, examples(model), { ...loop, sink: await nodeDirSink(torn), onProgress: (p) => steps.push(p.step) }))
+      .rejects.toThrow(new RegExp(`^${torn}/state\\.json: not valid JSON .*\\nHINT: the checkpoint in ${torn} is damaged: delete that folder to train again from step 0`, 's'));
+    expect(steps).toEqual([]); // no step was trained from scratch
+    trainer.dispose();
+    model.dispose();
   });
 });
 
