@@ -11,6 +11,7 @@ import { $, el, input, radioPanels, replace } from './dom';
 import { initModelStep } from './model-step';
 import { initOfflineDemo } from './offline-demo';
 import { describeRunLine } from './runs';
+import { offerTeachers } from './teachers';
 
 installErrorTransfer();
 
@@ -54,7 +55,13 @@ $('run-new').addEventListener('click', () => {
   app.status('The next Score or Start makes a new run (the old one stays in the list below).');
 });
 
-engine.teachers().then((t) => replace($('teacher-webllm'), ...t.webllm.map((id) => el('option', { value: id }, id))), () => undefined);
+void offerTeachers(engine, {
+  offer: (ids) => replace($('teacher-webllm'), ...ids.map((id) => el('option', { value: id }, id))),
+  fail: (err) => {
+    replace($('teacher-webllm'), el('option', { value: '', disabled: true }, 'the list of WebLLM models could not be had (see the status line)'));
+    app.error('Listing the WebLLM teachers', err);
+  },
+});
 
 // A run left unfinished (the tab was closed or reloaded while it ran, or it was paused) is offered.
 app.views.runsList().then((runs) => {
