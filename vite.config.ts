@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 /** Suites that check kernels and the model against references (CPU float64, PyTorch fixtures,
  *  finite differences): run under both kernel sets. */
 const KERNEL_SUITES = [
-  'matmul', 'rmsnorm', 'rope', 'swiglu', 'attention', 'attention-backward', 'rows', 'convert', 'linear',
-  'embedding', 'loss', 'entropy', 'elementwise', 'dropout', 'adamw',
+  'matmul', 'rmsnorm', 'rope', 'swiglu', 'attention', 'attention-backward', 'rows', 'convert', 'quantize', 'linear',
+  'embedding', 'loss', 'entropy', 'elementwise', 'reduce', 'dropout', 'adamw',
   'full-finetune', 'pytorch', 'batch-generate', 'load',
 ].map((n) => `tests/gpu/${n}.test.ts`);
 

@@ -1,4 +1,4 @@
-// Float64 CPU references for shaders/elementwise.wgsl and shaders/reduce.wgsl.
+// Float64 CPU references for shaders/elementwise.wgsl.
 
 export function addForward(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   return Float64Array.from({ length: a.length }, (_, i) => a[i] + b[i]);
@@ -10,10 +10,4 @@ export function scaleForward(a: ArrayLike<number>, alpha: number): Float64Array 
 
 export function axpyForward(out: ArrayLike<number>, a: ArrayLike<number>, alpha: number): Float64Array {
   return Float64Array.from({ length: a.length }, (_, i) => out[i] + alpha * a[i]);
-}
-
-export function reduceForward(x: ArrayLike<number>, op: 'sum' | 'sumsq' | 'norm'): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += op === 'sum' ? x[i] : x[i] * x[i];
-  return op === 'norm' ? Math.sqrt(s) : s;
 }

@@ -20,7 +20,7 @@ export function quantizeDequantize(w: ArrayLike<number>, table: ArrayLike<number
       if (table.length === 256) {
         // int8: the kernel computes round(x·127) in f32 with ties to even; do exactly that, since
         // BF16 weights land on exact half-steps often enough to matter.
-        const y = Math.fround(Math.fround(Math.fround(w[e]) / Math.fround(absmax)) * 127);
+        const y = absmax > 0 ? Math.fround(Math.fround(Math.fround(w[e]) / Math.fround(absmax)) * 127) : 0;
         const f = Math.floor(y);
         const rounded = y - f === 0.5 ? (f % 2 === 0 ? f : f + 1) : Math.round(y);
         best = Math.max(-127, Math.min(127, rounded)) + 128;
