@@ -1,7 +1,7 @@
-// The Llama / Qwen2 / Qwen3 forward pass for inference, as a plan: for a given batch shape the
-// activations are allocated once and every kernel launch is built once; running the plan only
-// writes the token ids and records the dispatches. Architecture differences are config fields
-// (qkvBias, qkNorm, tieEmbeddings, ropeScaling), not classes.
+// The Llama / Qwen2 / Qwen3 forward pass for inference and scoring, as a plan: for a given batch shape
+// the activations are allocated once and every kernel launch is built once; running the plan only
+// writes the token ids and records the dispatches. The layers are layer.ts's, run in place on one
+// residual stream, with the KV cache's offset patched into the launches that need it per run.
 //
 // Letters: B batch, T tokens per row (Tq new tokens when decoding), C hidden, NH / NKV heads,
 // HS head size, I intermediate, V vocabulary, L layers, S KV-cache capacity, P positions whose
@@ -12,80 +12,16 @@ import { Arena, type TensorSpec } from '../gpu/arena';
 import type { Gpu } from '../gpu/device';
 import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { attentionForward, gatherRows, rmsnormForward, ropeForward, scatterRows, swigluForward } from '../kernels/layers';
-import { matmulForward } from '../kernels/matmul';
-import { embeddingForward, linearForward, type QWeight } from '../kernels/qweight';
+import { gatherRows, rmsnormForward, scatterRows } from '../kernels/layers';
+import { embeddingForward, linearForward } from '../kernels/qweight';
+import type { LoraWeights, ModelWeights } from './architecture';
 import type { ModelConfig } from './config';
+import { layerForward, type LayerTensors } from './layer';
+import { projection } from './projection';
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
-
-export interface LayerWeights {
-  attnNorm: Tensor; // [C]
-  q_proj: QWeight; // [NH·HS, C] (+ bias)
-  k_proj: QWeight; // [NKV·HS, C] (+ bias)
-  v_proj: QWeight; // [NKV·HS, C] (+ bias)
-  o_proj: QWeight; // [C, NH·HS]
-  qNorm: Tensor | null; // [HS] (Qwen3)
-  kNorm: Tensor | null; // [HS] (Qwen3)
-  mlpNorm: Tensor; // [C]
-  gate_proj: QWeight; // [I, C]
-  up_proj: QWeight; // [I, C]
-  down_proj: QWeight; // [C, I]
-}
-
-export interface ModelWeights {
-  embed: QWeight; // [V, C]
-  layers: LayerWeights[];
-  norm: Tensor; // [C]
-  lmHead: QWeight; // [V, C]; the same object as embed when tied
-}
-
-/** LoRA factors of one target: y += (x·Aᵀ)·Bᵀ · scale. */
-export interface LoraPair {
-  A: Tensor; // [r, in]
-  B: Tensor; // [out, r]
-}
-
-export interface LoraWeights {
-  r: number;
-  alpha: number;
-  /** alpha / r (PEFT's scaling without rsLoRA). */
-  scale: number;
-  targets: LoraTarget[];
-  layers: Partial<Record<LoraTarget, LoraPair>>[];
-}
-
-/** Input and output sizes of each projection. */
-export function projectionShape(cfg: ModelConfig, t: LoraTarget): { out: number; in: number } {
-  const { C, I, NH, NKV, HS } = cfg;
-  switch (t) {
-    case 'q_proj': return { out: NH * HS, in: C };
-    case 'k_proj':
-    case 'v_proj': return { out: NKV * HS, in: C };
-    case 'o_proj': return { out: C, in: NH * HS };
-    case 'gate_proj':
-    case 'up_proj': return { out: I, in: C };
-    case 'down_proj': return { out: C, in: I };
-  }
-}
-
-/** Rotary inverse frequencies, with Llama 3's frequency-dependent scaling when configured. */
-export function ropeInvFreq(cfg: ModelConfig): Float64Array {
-  const half = cfg.HS / 2;
-  const inv = Float64Array.from({ length: half }, (_, i) => 1 / cfg.ropeTheta ** ((2 * i) / cfg.HS));
-  const s = cfg.ropeScaling;
-  if (!s) return inv;
-  const lowWavelen = s.originalMaxPositions / s.lowFreqFactor;
-  const highWavelen = s.originalMaxPositions / s.highFreqFactor;
-  return inv.map((f) => {
-    const wavelen = (2 * Math.PI) / f;
-    if (wavelen < highWavelen) return f; // high frequencies: unchanged
-    if (wavelen > lowWavelen) return f / s.factor; // low frequencies: scaled
-    const smooth = (s.originalMaxPositions / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
-    return (1 - smooth) * (f / s.factor) + smooth * f;
-  });
-}
+// temporary: the architecture's names, for importers not yet moved to ./architecture
+export { LORA_TARGETS, projectionShape, ropeInvFreq } from './architecture';
+export type { LayerWeights, LoraPair, LoraTarget, LoraWeights, ModelWeights } from './architecture';
 
 export interface ForwardShape {
   B: number;
@@ -155,70 +91,38 @@ export class ForwardPlan {
   }
 
   static async build(gpu: Gpu, cfg: ModelConfig, w: ModelWeights, lora: LoraWeights | null, rope: Tensor, cache: KvCache | null, shape: ForwardShape): Promise<ForwardPlan> {
-    const { C, I, NH, NKV, HS, V, eps } = cfg;
+    const { C, NKV, HS, eps } = cfg;
     const { B, Tq, P } = shape;
     const BT = B * Tq;
-    const r = lora?.r ?? 0;
     if (cache && (cache.B !== B || cache.S !== shape.S)) throw new ShapeError(`KV cache is [${cache.B}, ${cache.S}], the plan wants [${B}, ${shape.S}]`);
-    const specs = forwardActivationSpecs(cfg, shape, r);
-    const acts = Arena.create(gpu, `activations ${B}×${Tq}`, specs, 'activations');
+    const acts = Arena.create(gpu, `activations ${B}×${Tq}`, forwardActivationSpecs(cfg, shape, lora?.r ?? 0), 'activations');
     const plan = new ForwardPlan(gpu, cfg, shape, acts);
     const a = (n: string) => acts.get(n);
-    const out = plan.dispatches;
-    const add = (d: Dispatch | Dispatch[]) => out.push(...(Array.isArray(d) ? d : [d]));
-    const pos0Field = (d: Dispatch, field: number) => plan.posPatches.push({ d, field });
-
-    // y (=|+=) x·Wᵀ (+ b) (+ LoRA) for projection t of layer l.
-    const project = async (l: number, t: LoraTarget, y: Tensor, x: Tensor, accumulate: boolean) => {
-      const W = w.layers[l][t];
-      add(await linearForward(gpu, y, x, W, BT, { accumulate }));
-      const pair = lora?.layers[l]?.[t];
-      if (pair) {
-        const { out: N, in: K } = projectionShape(cfg, t);
-        add(await matmulForward(gpu, a('lora_u'), x, pair.A, BT, r, K)); // u = x·Aᵀ   [BT, r]
-        add(await matmulForward(gpu, y, a('lora_u'), pair.B, BT, N, r, { accumulate: true, alpha: lora!.scale })); // y += s·u·Bᵀ
-      }
+    const add = (d: Dispatch | Dispatch[]) => plan.dispatches.push(...(Array.isArray(d) ? d : [d]));
+    const atPos0 = (d: Dispatch, field: number) => plan.posPatches.push({ d, field });
+    const kvCache = cache
+      ? async (l: number, k: Tensor, v: Tensor) => {
+          const sk = await scatterRows(gpu, cache.k[l], k, B, Tq, cache.S, NKV * HS, 0); // append to the cache
+          const sv = await scatterRows(gpu, cache.v[l], v, B, Tq, cache.S, NKV * HS, 0);
+          add([sk, sv]);
+          atPos0(sk, 4);
+          atPos0(sv, 4);
+          return { keys: cache.k[l], values: cache.v[l], S: cache.S };
+        }
+      : undefined;
+    const project = projection({ gpu, cfg, w, lora, rows: BT, add, u: () => a('lora_u') });
+    const ctx = { gpu, cfg, w, rope, B, T: Tq, project, add, kvCache, atPos0 };
+    // In place: one residual stream x, one normed-input scratch h, q and k rotated where they are
+    // (or in qn/kn, where Qwen3's norms put them), one rstd for every norm.
+    const x: LayerTensors = {
+      xin: a('x'), xmid: a('x'), xout: a('x'), h1: a('h'), h2: a('h'),
+      rstd1: a('rstd'), rstd2: a('rstd'), rstdq: a('rstd'), rstdk: a('rstd'),
+      q: a('q'), k: a('k'), v: a('v'), qr: cfg.qkNorm ? a('qn') : a('q'), kr: cfg.qkNorm ? a('kn') : a('k'),
+      att: a('att'), lse: a('lse'), gate: a('gate'), up: a('up'), act: a('act'),
     };
 
     add(await embeddingForward(gpu, a('x'), a('ids'), w.embed, BT)); //        x = embed[ids]
-    for (let l = 0; l < cfg.L; l++) {
-      const L = w.layers[l];
-      add(await rmsnormForward(gpu, a('h'), a('rstd'), a('x'), L.attnNorm, BT, C, eps)); // h = norm(x)
-      await project(l, 'q_proj', a('q'), a('h'), false); //                     q = h·Wqᵀ
-      await project(l, 'k_proj', a('k'), a('h'), false); //                     k = h·Wkᵀ
-      await project(l, 'v_proj', a('v'), a('h'), false); //                     v = h·Wvᵀ
-      let q = a('q'), k = a('k');
-      if (L.qNorm && L.kNorm) {
-        add(await rmsnormForward(gpu, a('qn'), a('rstd'), q, L.qNorm, BT * NH, HS, eps)); // Qwen3: per-head norms
-        add(await rmsnormForward(gpu, a('kn'), a('rstd'), k, L.kNorm, BT * NKV, HS, eps));
-        [q, k] = [a('qn'), a('kn')];
-      }
-      const rq = await ropeForward(gpu, q, rope, BT, NH, HS, Tq); //            rotate q, k
-      const rk = await ropeForward(gpu, k, rope, BT, NKV, HS, Tq);
-      add([rq, rk]);
-      pos0Field(rq, 4);
-      pos0Field(rk, 4);
-      let keys = k, values = a('v'), S = Tq;
-      if (cache) {
-        const sk = await scatterRows(gpu, cache.k[l], k, B, Tq, cache.S, NKV * HS, 0); // append to the cache
-        const sv = await scatterRows(gpu, cache.v[l], a('v'), B, Tq, cache.S, NKV * HS, 0);
-        add([sk, sv]);
-        pos0Field(sk, 4);
-        pos0Field(sv, 4);
-        keys = cache.k[l];
-        values = cache.v[l];
-        S = cache.S;
-      }
-      const at = await attentionForward(gpu, a('att'), a('lse'), q, keys, values, { B, Tq, S, NH, NKV, HS, pos0: 0 });
-      add(at); //                                                                att = softmax(q·kᵀ)·v
-      pos0Field(at, 5);
-      await project(l, 'o_proj', a('x'), a('att'), true); //                    x += att·Woᵀ
-      add(await rmsnormForward(gpu, a('h'), a('rstd'), a('x'), L.mlpNorm, BT, C, eps)); // h = norm(x)
-      await project(l, 'gate_proj', a('gate'), a('h'), false); //               gate = h·Wgᵀ
-      await project(l, 'up_proj', a('up'), a('h'), false); //                   up = h·Wuᵀ
-      add(await swigluForward(gpu, a('act'), a('gate'), a('up'), BT * I)); //   act = silu(gate)·up
-      await project(l, 'down_proj', a('x'), a('act'), true); //                 x += act·Wdᵀ
-    }
+    for (let l = 0; l < cfg.L; l++) await layerForward(ctx, l, x);
     add(await gatherRows(gpu, a('sel'), a('x'), a('positions'), P, C)); //      only the rows asked for
     add(await rmsnormForward(gpu, a('hsel'), a('rstd'), a('sel'), w.norm, P, C, eps));
     add(await linearForward(gpu, a('logits'), a('hsel'), w.lmHead, P)); //      logits = norm(x)·Wᵀ, vocab chunk by chunk

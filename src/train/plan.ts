@@ -10,7 +10,7 @@ import type { Quant } from '../model/quant';
 import { parameterCount, type ModelConfig } from '../model/config';
 import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/llama';
 import { baseWeightBytes, DEFAULT_LIMITS, type DeviceLimitsLike } from '../model/plan';
-import { keepLayersFor, trainActivationSpecs, type Recompute } from './lora-plan';
+import { keepLayersFor, trainActivationSpecs, type Recompute } from './train-plan';
 
 export interface TrainPlanOptions {
   quant: Quant;

@@ -12,7 +12,7 @@ import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from
 import { peftName } from '../model/lora';
 import type { Model } from '../model/model';
 import { rng } from '../util/random';
-import { keepLayersFor, LoraTrainPlan, RECOMPUTE_CHOICES, type FullGrads, type Recompute } from './lora-plan';
+import { keepLayersFor, RECOMPUTE_CHOICES, TrainPlan, type FullGrads, type Recompute } from './train-plan';
 import type { QWeight } from '../kernels/quantize';
 
 /** Training defaults, each with its reason. */
@@ -177,7 +177,7 @@ export class Trainer {
   private readonly grads: Named[];
   private readonly m: Named[];
   private readonly v: Named[];
-  private plans = new Map<string, LoraTrainPlan>();
+  private plans = new Map<string, TrainPlan>();
   private normScratch: { partials: Tensor; out: Tensor; dispatches: Dispatch[] } | null = null;
   private adam: { d: Dispatch; n: number }[] = [];
   /** Optimiser steps taken. */
@@ -262,7 +262,7 @@ export class Trainer {
     return { B, T, ids, rows, targets };
   }
 
-  private async plan(B: number, T: number, N: number): Promise<LoraTrainPlan> {
+  private async plan(B: number, T: number, N: number): Promise<TrainPlan> {
     const key = `${B}x${T}x${N}`;
     let p = this.plans.get(key);
     if (!p) {
@@ -273,7 +273,7 @@ export class Trainer {
       }
       const shape = { B, T, N };
       const keep = keepLayersFor(this.model.cfg, shape, this.lora?.r ?? 0, this.config.dropout, this.config.recompute);
-      p = await LoraTrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.loraGrads, this.model.ropeTable, shape, this.full, this.config.dropout, keep);
+      p = await TrainPlan.build(this.model.gpu, this.model.cfg, this.model.weights, this.lora, this.loraGrads, this.model.ropeTable, shape, this.full, this.config.dropout, keep);
       this.plans.set(key, p);
     }
     return p;
@@ -305,7 +305,7 @@ export class Trainer {
   }
 
   /** The plan for a batch's padded shape, with the batch written into it; `trained` = positions with a target. */
-  private async load(batch: TrainBatch): Promise<{ plan: LoraTrainPlan; trained: number }> {
+  private async load(batch: TrainBatch): Promise<{ plan: TrainPlan; trained: number }> {
     const { B, T, ids, rows, targets } = this.prepare(batch);
     // Round T and N up so similar batches share a plan; padded rows repeat row 0 with an ignored target.
     const Tp = Math.ceil(T / 16) * 16 <= this.model.contextLength ? Math.ceil(T / 16) * 16 : T;
