@@ -10,6 +10,11 @@ import type { ModelConfig } from './config';
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
 
+/** The module a projection belongs to in Hugging Face's names: model.layers.{l}.{block}.{target}. */
+export function blockOf(t: LoraTarget): 'self_attn' | 'mlp' {
+  return t === 'gate_proj' || t === 'up_proj' || t === 'down_proj' ? 'mlp' : 'self_attn';
+}
+
 export interface LayerWeights {
   attnNorm: Tensor; // [C]
   q_proj: QWeight; // [NH·HS, C] (+ bias)

@@ -8,7 +8,7 @@ import type { Tensor } from '../gpu/tensor';
 import type { QWeight } from '../kernels/quantize';
 import type { ByteSource } from './bytes';
 import { fromHfConfig, weightShapes, type ModelConfig } from './config';
-import { LORA_TARGETS, type LayerWeights, type LoraTarget, type ModelWeights } from './llama';
+import { LORA_TARGETS, type LayerWeights, type LoraTarget, type ModelWeights } from './architecture';
 import { QUANT_BITS, type Quant } from './quant';
 import { checkShapes, readSafetensorsHeader, type StTensor } from './safetensors';
 import { safetensorsFileNames, type ModelFiles } from './model-files';

@@ -6,7 +6,7 @@ import { CorruptFileError, UnsupportedModelError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import type { ByteSource } from './bytes';
 import type { ModelConfig } from './config';
-import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from './llama';
+import { blockOf, LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from './architecture';
 import { readSafetensorsHeader, readTensorBytes, toFloat32 } from './safetensors';
 
 export interface AdapterConfig {
@@ -54,8 +54,7 @@ export function parseAdapterConfig(json: unknown, file = 'adapter_config.json'):
 }
 
 export function peftName(layer: number, t: LoraTarget, ab: 'A' | 'B'): string {
-  const block = t.endsWith('_proj') && ['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn';
-  return `base_model.model.model.layers.${layer}.${block}.${t}.lora_${ab}.weight`;
+  return `base_model.model.model.layers.${layer}.${blockOf(t)}.${t}.lora_${ab}.weight`;
 }
 
 /** Upload a PEFT adapter. Every tensor is checked against the model before anything is uploaded: each

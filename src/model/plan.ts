@@ -5,7 +5,8 @@
 import { planArena } from '../gpu/arena';
 import { BLOCK, rowsPerChunk } from '../kernels/quantize';
 import { type ModelConfig, parameterCount } from './config';
-import { forwardActivationSpecs, projectionShape, LORA_TARGETS } from './llama';
+import { LORA_TARGETS, projectionShape } from './architecture';
+import { forwardActivationSpecs } from './llama';
 import { QUANT_BITS, type Quant } from './quant';
 
 export interface DeviceLimitsLike {

@@ -6,7 +6,7 @@ import { EntrotuneError } from '../errors';
 import type { Tensor } from '../gpu/tensor';
 import type { QWeight } from '../kernels/quantize';
 import { weightShapes } from '../model/config';
-import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/llama';
+import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/architecture';
 import type { Model } from '../model/model';
 import { writeSafetensors } from '../model/safetensors';
 

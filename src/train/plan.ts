@@ -8,7 +8,7 @@ import { planArena } from '../gpu/arena';
 import { formatBytes } from '../gpu/memory';
 import type { Quant } from '../model/quant';
 import { parameterCount, type ModelConfig } from '../model/config';
-import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/llama';
+import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/architecture';
 import { baseWeightBytes, DEFAULT_LIMITS, type DeviceLimitsLike } from '../model/plan';
 import { keepLayersFor, trainActivationSpecs, type Recompute } from './train-plan';
 

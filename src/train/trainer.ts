@@ -8,7 +8,7 @@ import { releaseDispatch, run, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { adamwStep, updateAdamw, type AdamwStep } from '../kernels/adamw';
 import { reduceForward } from '../kernels/reduce';
-import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from '../model/llama';
+import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from '../model/architecture';
 import { peftName } from '../model/lora';
 import type { Model } from '../model/model';
 import { rng } from '../util/random';
