@@ -18,6 +18,7 @@ test('without the demo model the page names the file and the URL it could not fe
   await expect(page.locator('#status')).toContainText('DownloadError');
   await expect(page.locator('#status')).toContainText(`${ORIGIN}/demo/model/config.json: HTTP 404`);
   await expect(page.locator('#status')).toContainText('public/demo/model/');
+  await expect(page.locator('#status')).toHaveText(/\nHINT: the demo model lives in public\/demo\/model\//); // the hint, on a line of its own
   await expect(page.locator('#model-info')).toHaveText(''); // nothing was loaded
 });
 

@@ -30,11 +30,14 @@ test('a shader compile error in the worker arrives as ShaderCompileError', async
       await smoke.brokenShader();
       return null;
     } catch (e) {
-      return { cls: (e as Error).constructor.name, name: (e as Error).name, message: (e as Error).message };
+      const { file, line, hint } = e as { file?: string; line?: number; hint?: string };
+      return { cls: (e as Error).constructor.name, name: (e as Error).name, message: (e as Error).message, file, line, hint };
     }
   });
   expect(err).toMatchObject({ cls: 'ShaderCompileError', name: 'ShaderCompileError' });
   expect(err!.message).toMatch(/^broken\.wgsl:2:\d+: .*nope/);
+  // Its fields came through the worker as well, the hint among them.
+  expect(err).toMatchObject({ file: 'broken.wgsl', line: 2, hint: expect.stringMatching(/bug in entrotune or an unsupported driver/) });
 });
 
 test('a browser without WebGPU gets an error that says which browsers and flags work', async ({ page }) => {
