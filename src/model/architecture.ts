@@ -3,7 +3,7 @@
 // frequencies. Architecture differences are config fields (qkvBias, qkNorm, tieEmbeddings,
 // ropeScaling), not classes.
 
-import type { QWeight } from '../kernels/qweight';
+import type { QWeight } from '../kernels/quantize';
 import type { Tensor } from '../gpu/tensor';
 import type { ModelConfig } from './config';
 

@@ -9,7 +9,7 @@ import type { Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { dropoutBackward, dropoutForward } from '../kernels/dropout';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../kernels/matmul';
-import { linearBackwardInput, linearForward } from '../kernels/qweight';
+import { linearBackwardInput, linearForward } from '../kernels/linear';
 import type { ModelConfig } from './config';
 import { LORA_TARGETS, projectionShape, type LoraPair, type LoraTarget, type LoraWeights, type ModelWeights } from './architecture';
 
