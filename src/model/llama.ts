@@ -21,10 +21,6 @@ import type { ModelConfig } from './config';
 import { layerForward, type LayerTensors } from './layer';
 import { projection } from './projection';
 
-// temporary: the architecture's names, for importers not yet moved to ./architecture
-export { LORA_TARGETS, projectionShape, ropeInvFreq } from './architecture';
-export type { LayerWeights, LoraPair, LoraTarget, LoraWeights, ModelWeights } from './architecture';
-
 export interface ForwardShape {
   B: number;
   /** New tokens per row in this pass. */

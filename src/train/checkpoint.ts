@@ -10,7 +10,7 @@ import type { FileSink } from '../storage/folder';
 import { readJson } from '../storage/json';
 import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
-import type { LoraWeights } from '../model/llama';
+import type { LoraWeights } from '../model/architecture';
 import { memorySource } from '../model/bytes';
 import { readSafetensorsHeader, readTensorBytes, toFloat32, writeSafetensors } from '../model/safetensors';
 

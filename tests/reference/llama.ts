@@ -3,7 +3,7 @@
 // itself checked against the PyTorch fixtures (tests/gpu/pytorch.test.ts).
 
 import type { ModelConfig } from '../../src/model/config';
-import { LORA_TARGETS, projectionShape, ropeInvFreq, type LoraTarget } from '../../src/model/llama';
+import { blockOf, LORA_TARGETS, projectionShape, ropeInvFreq, type LoraTarget } from '../../src/model/architecture';
 import { peftName } from '../../src/model/lora';
 import { attentionForward } from './attention';
 import { embeddingForward } from './embedding';
@@ -36,9 +36,8 @@ export function referenceForward(cfg: ModelConfig, w: Weights, ids: number[][], 
   const invFreq = ropeInvFreq(cfg);
   let x = embeddingForward(get(w, 'model.embed_tokens.weight'), ids.flat(), C);
   const proj = (l: number, t: LoraTarget, input: ArrayLike<number>, bias: ArrayLike<number> | null): Float64Array => {
-    const block = ['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn';
     const { out, in: K } = projectionShape(cfg, t);
-    const y = linearForward(input, get(w, `model.layers.${l}.${block}.${t}.weight`), bias, BT, out, K);
+    const y = linearForward(input, get(w, `model.layers.${l}.${blockOf(t)}.${t}.weight`), bias, BT, out, K);
     if (lora && lora.tensors.has(peftName(l, t, 'A'))) {
       const u = linearForward(input, get(lora.tensors, peftName(l, t, 'A')), null, BT, lora.r, K);
       const d = linearForward(u, get(lora.tensors, peftName(l, t, 'B')), null, BT, out, lora.r);
