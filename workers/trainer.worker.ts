@@ -2,9 +2,10 @@
 // model cache and OPFS run folders (runs/<id>/). The WebLLM teacher runs in a worker of its own,
 // started from here only when a run asks for it. Files read from a run are transferred, not copied.
 import * as Comlink from 'comlink';
-import { LocalEngine, opfsRunFolders } from '../src/engine';
+import { LocalEngine } from '../src/engine/local-engine';
 import { opfsCache } from '../src/model/opfs-cache';
 import { installErrorTransfer } from '../src/rpc';
+import { opfsRunFolders } from '../src/storage/runs';
 import { opfsSink } from '../src/train/checkpoint';
 
 class WorkerEngine extends LocalEngine {

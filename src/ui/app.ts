@@ -5,7 +5,7 @@
 
 import * as Comlink from 'comlink';
 import { splitTrainTest, type InvalidRow, type Question } from '../data/dataset';
-import type { DeviceInfo, Engine, ModelInfo, RunDetails, RunEvent, RunInfo, RunModelSource, RunSettings } from '../engine';
+import type { DeviceInfo, Engine, ModelInfo, RunDetails, RunEvent, RunInfo, RunModelSource, RunSettings } from '../engine/protocol';
 import type { Quant } from '../model/quant';
 import { $, describeError, input, num } from './dom';
 import { fillForms, methodsFromForm, newRunId, settingsFromForm, syncFullBox, teacherFromForm } from './settings';

@@ -3,7 +3,7 @@
 // fetched here except what the person asks for: a model's config.json (memory plan) and a dataset URL.
 
 import * as Comlink from 'comlink';
-import type { Engine } from '../engine';
+import type { Engine } from '../engine/protocol';
 import { installErrorTransfer } from '../rpc';
 import { App } from './app';
 import { initDataStep } from './data-step';

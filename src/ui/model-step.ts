@@ -2,7 +2,7 @@
 // before the person clicks Load), the download/load progress, the GPU, and the models kept in OPFS.
 
 import * as Comlink from 'comlink';
-import type { ProgressEvent, RunModelSource, RunSettings } from '../engine';
+import type { ProgressEvent, RunModelSource, RunSettings } from '../engine/protocol';
 import type { Quant } from '../model/quant';
 import { requestPersistentStorage } from '../model/opfs-cache';
 import { fileUrl, parseModelSource, type ModelSource } from '../model/sources';

@@ -9,7 +9,7 @@
 import { DEMO_PROMPT } from '../demo/formats';
 import { DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoSettings, type DemoSize } from '../demo/settings';
 import { makeSplits } from '../demo/world';
-import type { RunModelSource } from '../engine';
+import type { RunModelSource } from '../engine/protocol';
 import { DownloadError } from '../errors';
 import type { Method } from '../pipeline/targets';
 import type { App } from './app';

@@ -1,5 +1,5 @@
 // How a stored run is named in the page.
-import type { RunInfo } from '../engine';
+import type { RunInfo } from '../engine/protocol';
 
 export function describeRunLine(r: RunInfo): string {
   const when = new Date(r.updated).toLocaleString();

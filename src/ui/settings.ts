@@ -4,7 +4,7 @@
 
 import type { LabelStyle, PromptTemplate } from '../data/prompts';
 import { PROMPTS } from '../data/prompts';
-import type { RunModelSource, RunSettings, TeacherSettings } from '../engine';
+import type { RunModelSource, RunSettings, TeacherSettings } from '../engine/protocol';
 import type { Quant } from '../model/quant';
 import type { Method } from '../pipeline/targets';
 import { input, num, radioValue, setRadio, $ } from './dom';

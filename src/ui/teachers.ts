@@ -1,7 +1,7 @@
 // Step 4's list of WebLLM teachers, asked of the worker when the page starts. When the worker cannot
 // answer, the page says so (an empty list would read as "no teachers to offer").
 
-import type { Engine } from '../engine';
+import type { Engine } from '../engine/protocol';
 
 export interface TeacherList {
   offer(ids: string[]): void;

@@ -1,7 +1,7 @@
 // What steps 3–6 show: the worker's events turned into progress bars, numbers, charts and tables,
 // and the same views rebuilt from a stored run (openRun) after a reload.
 
-import type { RunDetails, RunEvent, RunInfo, RunList, RunSettings, ScoreSummary } from '../engine';
+import type { RunDetails, RunEvent, RunInfo, RunList, RunSettings, ScoreSummary } from '../engine/protocol';
 import { deserializeError } from '../errors';
 import { budgetLine, type MethodResult, type PipelineReport } from '../pipeline/report';
 import type { Method } from '../pipeline/targets';

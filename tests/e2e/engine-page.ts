@@ -2,7 +2,7 @@
 // collected in window.progress.
 import * as Comlink from 'comlink';
 import { installErrorTransfer } from '../../src/rpc';
-import type { Engine, ProgressEvent } from '../../src/engine';
+import type { Engine, ProgressEvent } from '../../src/engine/protocol';
 import { requestPersistentStorage } from '../../src/model/opfs-cache';
 
 installErrorTransfer();

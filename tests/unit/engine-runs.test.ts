@@ -2,7 +2,7 @@
 // its typed error (so the page can show it and offer Delete), and storage that fails is an error,
 // not "no runs".
 import { describe, expect, it } from 'vitest';
-import { LocalEngine } from '../../src/engine';
+import { LocalEngine } from '../../src/engine/local-engine';
 import { deserializeError } from '../../src/errors';
 import { memorySink } from '../../src/pipeline/storage';
 import { memoryRunFolders, opfsRunFolders, type RunFolders } from '../../src/storage/runs';
