@@ -2,6 +2,7 @@
 // (./node-files), memory in tests and by default), keyed by `${sourceId}/${revision}/${file}`; the
 // manifest written beside a fully downloaded model; and listing and removing what a cache holds.
 
+import { CorruptFileError } from '../errors';
 import { memorySource, type ByteSource } from './bytes';
 import { pathSegments, readJson } from './model-files';
 import { cachePrefix, type HttpSource } from './sources';
@@ -95,16 +96,19 @@ export interface Manifest {
 
 export const MANIFEST = '.entrotune.json';
 
-/** The manifest under `prefix`, or null when there is none or it cannot be read (that costs only a re-check of the files). */
+/** The manifest under `prefix`, or null when there is none or its JSON is damaged (that costs only a
+ *  re-check of the files); a manifest that cannot be read at all is the cache's typed error. */
 export async function readManifest(cache: ModelCache, prefix: string): Promise<Manifest | null> {
   const src = await cache.get(`${prefix}/${MANIFEST}`);
   if (!src) return null;
+  let m: Manifest;
   try {
-    const m = (await readJson(src, MANIFEST)) as Manifest;
-    return m.version === 1 && Array.isArray(m.files) && Array.isArray(m.absent) ? m : null;
-  } catch {
-    return null; // an unreadable manifest only costs a re-check of the files
+    m = (await readJson(src, MANIFEST)) as Manifest;
+  } catch (err) {
+    if (err instanceof CorruptFileError) return null; // torn by a crash mid-write: the files are checked again
+    throw err;
   }
+  return m.version === 1 && Array.isArray(m.files) && Array.isArray(m.absent) ? m : null;
 }
 
 export interface CachedModel {

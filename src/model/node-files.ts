@@ -11,6 +11,7 @@ import { constants, statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CorruptFileError, QuotaExceededError } from '../errors';
+import { guarded } from '../storage/fail';
 import type { ByteSource } from './bytes';
 import { forEachChunk, type CacheEntry, type ModelCache } from './model-cache';
 import { pathSegments, type ModelFiles } from './model-files';
@@ -60,13 +61,7 @@ export async function nodeDirFiles(dir: string): Promise<ModelFiles> {
     throw new CorruptFileError(root, `cannot read the folder (${(err as Error).message})`, 'check the path and its permissions');
   }
   const path = (name: string) => join(root, ...pathSegments(name));
-  const has = async (name: string) => {
-    try {
-      return (await stat(path(name))).isFile();
-    } catch {
-      return false;
-    }
-  };
+  const has = async (name: string) => guarded('read', path(name), async () => (await stat(path(name))).isFile(), () => false);
   const missing = (name: string) =>
     new CorruptFileError(name, `not found in ${root}`, 'a model folder holds config.json, tokenizer.json, tokenizer_config.json and model.safetensors (or model.safetensors.index.json and its shards)');
   return {
@@ -100,12 +95,7 @@ export function nodeDirCache(dir: string): ModelCache {
   return {
     async get(key) {
       const p = path(key);
-      try {
-        if (!(await stat(p)).isFile()) return null;
-      } catch {
-        return null;
-      }
-      return nodeFileSource(p);
+      return (await guarded('read', p, async () => (await stat(p)).isFile(), () => false)) ? nodeFileSource(p) : null;
     },
 
     async put(key, data, validate) {
@@ -140,12 +130,7 @@ export function nodeDirCache(dir: string): ModelCache {
     async list() {
       const out: CacheEntry[] = [];
       const walk = async (abs: string, rel: string): Promise<void> => {
-        let entries;
-        try {
-          entries = await readdir(abs, { withFileTypes: true });
-        } catch {
-          return;
-        }
+        const entries = await guarded('list', abs, () => readdir(abs, { withFileTypes: true }), () => []);
         for (const e of entries) {
           const key = rel ? `${rel}/${e.name}` : e.name;
           if (e.isDirectory()) await walk(join(abs, e.name), key);

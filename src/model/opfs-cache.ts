@@ -14,6 +14,8 @@
 
 import { EntrotuneError, QuotaExceededError } from '../errors';
 import { blobSource } from './bytes';
+import { guarded, storageError } from '../storage/fail';
+import { opfsDirectory } from '../storage/opfs';
 import { forEachChunk, type CacheEntry, type ModelCache } from './model-cache';
 import { pathSegments } from './model-files';
 
@@ -114,18 +116,9 @@ export function opfsCache(dirName = 'entrotune-models'): ModelCache {
   const root = () => (rootPromise ??= storage().getDirectory().then((d) => d.getDirectoryHandle(dirName, { create: true })));
 
   /** The folder for `segs`, or null if it does not exist and `create` is false. */
-  const folder = async (segs: string[], create: boolean): Promise<FileSystemDirectoryHandle | null> => {
-    let d = await root();
-    for (const s of segs) {
-      try {
-        d = await d.getDirectoryHandle(s, { create });
-      } catch (err) {
-        if (!create && isMissing(err)) return null;
-        throw err;
-      }
-    }
-    return d;
-  };
+  const folder = async (segs: string[], create: boolean) => opfsDirectory(await root(), segs, create);
+  /** Where a key lives, for errors. */
+  const where = (key: string) => `OPFS ${dirName}/${key}`;
 
   /** The data file of a complete entry: marker present and holding the file's size. */
   const complete = async (dir: FileSystemDirectoryHandle, name: string): Promise<File | null> => {
@@ -141,8 +134,10 @@ export function opfsCache(dirName = 'entrotune-models'): ModelCache {
     async get(key) {
       const segs = pathSegments(key, 'cache key');
       const name = segs.pop()!;
-      const dir = await folder(segs, false);
-      const file = dir && (await complete(dir, name));
+      const file = await guarded('read', where(key), async () => {
+        const dir = await folder(segs, false);
+        return dir && (await complete(dir, name));
+      });
       return file ? blobSource(name, file) : null;
     },
 
@@ -155,7 +150,7 @@ export function opfsCache(dirName = 'entrotune-models'): ModelCache {
         dir = (await folder(segs, true))!;
         await removeQuiet(dir, name + MARK); // from here on, the old content (if any) is not complete
       } catch (err) {
-        throw quotaError(err, key);
+        throw storageError('write', where(key), quotaError(err, key));
       }
       try {
         const fh = await dir.getFileHandle(name, { create: true });
@@ -166,17 +161,19 @@ export function opfsCache(dirName = 'entrotune-models'): ModelCache {
       } catch (err) {
         await removeQuiet(dir, name + MARK).catch(() => {});
         await removeQuiet(dir, name).catch(() => {});
-        throw quotaError(err, key);
+        throw storageError('write', where(key), quotaError(err, key));
       }
     },
 
     async delete(prefix) {
       const segs = pathSegments(prefix.replace(/\/+$/, ''), 'cache key');
       const name = segs.pop()!;
-      const dir = await folder(segs, false);
-      if (!dir) return;
-      await removeQuiet(dir, name + MARK);
-      await removeQuiet(dir, name, true);
+      await guarded('remove', where(prefix), async () => {
+        const dir = await folder(segs, false);
+        if (!dir) return;
+        await removeQuiet(dir, name + MARK);
+        await removeQuiet(dir, name, true);
+      });
     },
 
     async list() {
@@ -194,7 +191,7 @@ export function opfsCache(dirName = 'entrotune-models'): ModelCache {
           if (file) out.push({ key: rel ? `${rel}/${name}` : name, bytes: file.size });
         }
       };
-      await walk(await root(), '');
+      await guarded('list', `OPFS ${dirName}`, async () => walk(await root(), ''));
       return out.sort((a, b) => (a.key < b.key ? -1 : 1));
     },
 
