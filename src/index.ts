@@ -1,7 +1,4 @@
-// entrotune's public API: used the same way by the page's worker, the CLI and the tests.
-
-import { Trainer, type TrainConfig } from './train/trainer';
-import type { Model } from './model/model';
+// entrotune's public API for users of the library: re-exports only (the code itself imports the modules).
 
 export { createDevice, Gpu } from './gpu/device';
 export type { CreateDeviceOptions, AdapterSummary } from './gpu/device';
@@ -49,14 +46,7 @@ export { planTraining } from './train/plan';
 export { mergedSafetensors } from './train/merge';
 export { planInference } from './model/plan';
 
-/**
- * The trainer for a loaded model (continues its adapter if it has one, else starts a PEFT-initialised one).
- * The one definition left in this file: it belongs beside Trainer in src/train/trainer.ts (src/model,
- * where the rest of loading went, does not import training).
- */
-export function createTrainer(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
-  return Trainer.create(model, config);
-}
+export { createTrainer } from './train/trainer';
 
 // Teachers, the pipeline and its evaluation (the WebLLM teacher is browser-only: import it from
 // 'src/teacher/webllm' in page code, so Node builds never pull in web-llm).

@@ -402,3 +402,8 @@ export class Trainer {
     for (const list of [this.grads, this.m, this.v]) for (const { t } of list) gpu.destroyBuffer(t.buffer);
   }
 }
+
+/** The trainer for a loaded model (continues its adapter if it has one, else starts a PEFT-initialised one). */
+export function createTrainer(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
+  return Trainer.create(model, config);
+}
