@@ -12,7 +12,8 @@ import type { Gpu } from '../gpu/device';
 import type { Tensor } from '../gpu/tensor';
 import type { LoraWeights } from '../model/architecture';
 import { memorySource } from '../model/bytes';
-import { readSafetensorsHeader, readTensorBytes, toFloat32, writeSafetensors } from '../model/safetensors';
+import { readSafetensorsHeader, readTensorBytes, toFloat32 } from '../model/safetensors';
+import { writeSafetensors } from '../model/safetensors-write';
 
 // Sinks are storage's (src/storage/): one policy for every place files are kept.
 export type { FileSink } from '../storage/folder';

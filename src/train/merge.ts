@@ -8,7 +8,7 @@ import type { QWeight } from '../kernels/quantize';
 import { weightShapes } from '../model/config';
 import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/architecture';
 import type { Model } from '../model/model';
-import { writeSafetensors } from '../model/safetensors';
+import { writeSafetensors } from '../model/safetensors-write';
 
 async function readMatrix(model: Model, w: QWeight): Promise<Float32Array> {
   const out = new Float32Array(w.N * w.K);

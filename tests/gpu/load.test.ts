@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorruptFileError, DownloadError, loadModel, memoryCache, UnsupportedModelError, type ModelCache } from '../../src/index';
 import { memorySource } from '../../src/model/bytes';
-import { writeSafetensors } from '../../src/model/safetensors';
+import { writeSafetensors } from '../../src/model/safetensors-write';
 import { makeTokenizerFiles, SAMPLE_CORPUS } from '../fixtures/make-tokenizer';
 import { getGpu } from './gpu';
 

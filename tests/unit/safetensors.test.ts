@@ -7,17 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { CorruptFileError } from '../../src/errors';
 import { memorySource, type ByteSource } from '../../src/model/bytes';
 import { fromHfConfig, weightShapes } from '../../src/model/config';
+import { floatToBf16Bits, floatToHalfBits, writeSafetensors } from '../../src/model/safetensors-write';
 import {
   checkShapes,
-  floatToBf16Bits,
-  floatToHalfBits,
   halfToFloat,
   readSafetensorsHeader,
   readTensorBytes,
   toBigInt64,
   toFloat32,
   toInt32Array,
-  writeSafetensors,
   type StTensor,
 } from '../../src/model/safetensors';
 
