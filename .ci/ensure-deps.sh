@@ -9,7 +9,10 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
-if [ "$(uname -s)" = Linux ] && ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+# The library list is read whole before grep looks at it: `ldconfig -p | grep -q` under pipefail fails
+# at random when grep stops reading early and ldconfig dies of SIGPIPE.
+libs=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null || true)
+if [ "$(uname -s)" = Linux ] && ! grep -q 'libvulkan\.so\.1 ' <<<"$libs"; then
   need_apt+=(libvulkan1)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
