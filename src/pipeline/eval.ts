@@ -16,8 +16,10 @@ export interface EvalRecord {
   /** The option the answer names, null when it names none. */
   pred: number | null;
   correct: boolean;
-  /** The answer ended in [[…]] (it reasoned) rather than starting with a label. */
+  /** The answer reasoned: some text, then a well-formed final [[X]] naming an option. */
   reasoned: boolean;
+  /** The answer has [[ but no well-formed final [[X]] after some text ("[[[[…", "[[Q]]", brackets mid-way). */
+  malformed: boolean;
   /** Tokens generated. */
   tokens: number;
   text: string;
@@ -34,10 +36,19 @@ export interface EvalOptions {
   onProgress?: (p: { done: number; total: number; correct: number }) => void;
 }
 
-/** The option an answer names: the last [[…]] if it has brackets, else its first token. */
-export function answerOf(text: string, firstToken: string, style: LabelStyle, n: number): { pred: number | null; reasoned: boolean } {
-  if (text.includes('[[')) return { pred: extractBracketed(text, style, n), reasoned: true };
-  return { pred: parseLabel(firstToken, style, n), reasoned: false };
+/**
+ * The option an answer names: the last [[…]] if it has brackets, else its first token. It counts as
+ * reasoned only when text comes first and a well-formed [[X]] naming an option ends it; an answer with
+ * brackets that are not that is malformed (its option, if the last [[…]] still names one, is kept).
+ */
+export function answerOf(text: string, firstToken: string, style: LabelStyle, n: number): { pred: number | null; reasoned: boolean; malformed: boolean } {
+  if (!text.includes('[[')) return { pred: parseLabel(firstToken, style, n), reasoned: false, malformed: false };
+  const pred = extractBracketed(text, style, n);
+  const last = [...text.matchAll(/\[\[\s*([^[\]]*?)\s*\]\]/g)].at(-1);
+  const before = last ? text.slice(0, last.index) : '';
+  const after = last ? text.slice(last.index + last[0].length) : '';
+  const reasoned = pred !== null && /[\p{L}\p{N}]/u.test(before) && !before.includes('[[') && /^[\s.!]*$/.test(after);
+  return { pred, reasoned, malformed: !reasoned };
 }
 
 export async function evaluate(model: Model, questions: Question[], o: EvalOptions = {}): Promise<EvalRecord[]> {
@@ -57,8 +68,8 @@ export async function evaluate(model: Model, questions: Question[], o: EvalOptio
     const records = part.map((q, i): EvalRecord => {
       const text = tok.decode(ids[i], { skipSpecialTokens: true });
       const first = ids[i].length ? tok.decode(ids[i].slice(0, 1), { skipSpecialTokens: true }) : '';
-      const { pred, reasoned } = answerOf(text, first, prompt.labels, q.options.length);
-      return { id: q.id, gold: q.answer, pred, correct: pred === q.answer, reasoned, tokens: ids[i].length, text };
+      const { pred, reasoned, malformed } = answerOf(text, first, prompt.labels, q.options.length);
+      return { id: q.id, gold: q.answer, pred, correct: pred === q.answer, reasoned, malformed, tokens: ids[i].length, text };
     });
     await o.store?.append(records);
     for (const r of records) done.set(r.id, r);

@@ -219,6 +219,7 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
         accuracy: accuracyOf(records),
         buckets: bucketAccuracy(records, testBuckets),
         reasoned: records.filter((r) => r.reasoned).length / records.length,
+        malformed: records.filter((r) => r.malformed).length / records.length,
         answerTokens: records.reduce((s, r) => s + r.tokens, 0) / records.length,
         evalSeconds: (performance.now() - tEval) / 1000,
         adapter: method,

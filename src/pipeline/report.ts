@@ -40,8 +40,10 @@ export interface MethodResult {
   trainSeconds: number;
   accuracy: Accuracy;
   buckets: Record<Bucket, Accuracy>;
-  /** Share of test answers that reasoned (ended in [[…]]). */
+  /** Share of test answers that reasoned: text, then a well-formed final [[X]] (see answerOf). */
   reasoned: number;
+  /** Share of test answers with brackets that are not that (absent in reports from before it was counted). */
+  malformed?: number;
   /** Mean tokens generated per test answer. */
   answerTokens: number;
   evalSeconds: number;
@@ -101,11 +103,11 @@ export function formatPipelineReport(r: PipelineReport): string {
     `buckets (train) easy ${r.scoring.train.easy}, medium ${r.scoring.train.medium}, hard ${r.scoring.train.hard}; held-out easy ${r.scoring.test.easy}, medium ${r.scoring.test.medium}, hard ${r.scoring.test.hard}`,
     '',
     ...(r.budget ? [budgetLine(r.budget), ''] : []),
-    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | CoT targets | target tokens | teacher calls | teacher tokens | steps | train tokens processed (trained) | epochs | loss | train s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    `| base (before training) | ${ci(r.base.accuracy)} | ${pct(r.base.buckets.easy)} | ${pct(r.base.buckets.medium)} | ${pct(r.base.buckets.hard)} | – | – | – | – | – | – | – | – | – | – |`,
+    '| method | accuracy [95% CI] | easy | medium | hard | reasoned | malformed | CoT targets | target tokens | teacher calls | teacher tokens | steps | train tokens processed (trained) | epochs | loss | train s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| base (before training) | ${ci(r.base.accuracy)} | ${pct(r.base.buckets.easy)} | ${pct(r.base.buckets.medium)} | ${pct(r.base.buckets.hard)} | – | – | – | – | – | – | – | – | – | – | – |`,
     ...r.methods.map((m) =>
-      `| ${m.method} | ${ci(m.accuracy)} | ${pct(m.buckets.easy)} | ${pct(m.buckets.medium)} | ${pct(m.buckets.hard)} | ${(100 * m.reasoned).toFixed(0)}% | ${m.targets.cot}${m.targets.fallback ? ` (+${m.targets.fallback} fallback)` : ''} | ${m.targetTokens} | ${m.teacher.calls} | ${m.teacher.completionTokens} | ${m.steps} | ${m.trainTokens ? `${m.trainTokens.processed} (${m.trainTokens.trained})` : '–'} | ${m.epochs?.toFixed(1) ?? '–'} | ${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)} | ${m.trainSeconds.toFixed(0)} |`),
+      `| ${m.method} | ${ci(m.accuracy)} | ${pct(m.buckets.easy)} | ${pct(m.buckets.medium)} | ${pct(m.buckets.hard)} | ${(100 * m.reasoned).toFixed(0)}% | ${m.malformed === undefined ? '–' : `${(100 * m.malformed).toFixed(0)}%`} | ${m.targets.cot}${m.targets.fallback ? ` (+${m.targets.fallback} fallback)` : ''} | ${m.targetTokens} | ${m.teacher.calls} | ${m.teacher.completionTokens} | ${m.steps} | ${m.trainTokens ? `${m.trainTokens.processed} (${m.trainTokens.trained})` : '–'} | ${m.epochs?.toFixed(1) ?? '–'} | ${m.loss.first.toFixed(3)} → ${m.loss.last.toFixed(3)} | ${m.trainSeconds.toFixed(0)} |`),
     '',
   ];
   if (r.tokenSaving !== null) lines.push(`target-token saving of the pipeline against distill-all: ${(100 * r.tokenSaving).toFixed(1)}%`);
