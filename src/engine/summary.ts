@@ -26,7 +26,8 @@ export function summarizeScores(train: ScoreRecord[], test: ScoreRecord[], s: Pi
   const valid = train.filter((r) => r.correct !== null);
   return {
     report,
-    histogram: entropyHistogram(train.map((r) => (hmaxAll > 0 ? r.entropy / hmaxAll : 0)), 20, [0, 1]),
+    // Bins over the data's own range: questions all within 0.95–1 get 20 bars, not one.
+    histogram: entropyHistogram(train.map((r) => (hmaxAll > 0 ? r.entropy / hmaxAll : 0)), 20),
     bounds: bounds && hmaxAll > 0 ? [(bounds[0] * hmax) / hmaxAll, (bounds[1] * hmax) / hmaxAll] : bounds,
     hmax: hmaxAll,
     train: count(train),

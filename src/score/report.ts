@@ -80,7 +80,7 @@ export function analyzeScores(records: ScoreRecord[], o: SplitOptions = {}): Sco
     hmax: split.hmax,
     bounds: split.bounds,
     buckets,
-    histogram: entropyHistogram(valid.map((r) => (split.hmax > 0 ? r.entropy / split.hmax : 0)), 20, [0, 1]),
+    histogram: entropyHistogram(valid.map((r) => (split.hmax > 0 ? r.entropy / split.hmax : 0)), 20), // over the data's range
     invalidIds: split.invalid,
     warnings,
   };

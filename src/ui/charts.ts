@@ -42,12 +42,15 @@ function follow(u: uPlot, el: HTMLElement, height: number): void {
 export class EntropyHistogram {
   private u: uPlot | null = null;
   private bounds: [number, number] | null = null;
+  /** The x axis: the bins' range (the data's), widened to show both cut points. */
+  private range: [number, number] = [0, 1];
 
   constructor(private readonly el: HTMLElement) {}
 
-  /** counts over `edges` (normalised entropy 0..1); thresholds drawn as dashed lines. */
+  /** counts over `edges` (normalised entropy, binned over the data's range); thresholds drawn as dashed lines. */
   draw(edges: number[], counts: number[], bounds: [number, number] | null): void {
     this.bounds = bounds;
+    this.range = [Math.min(edges[0], ...(bounds ?? [])), Math.max(edges[edges.length - 1], ...(bounds ?? []))];
     const x = counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
     const data: uPlot.AlignedData = [x, counts];
     if (this.u) {
@@ -60,7 +63,7 @@ export class EntropyHistogram {
       height,
       legend: { show: false },
       cursor: { show: true, points: { show: false } },
-      scales: { x: { time: false, range: [0, 1] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: { x: { time: false, range: () => this.range }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
       axes: [{ label: 'entropy / max entropy', stroke: '#1b1b1f' }, { label: 'questions', stroke: '#1b1b1f' }],
       series: [{}, { label: 'questions', fill: 'rgba(29, 78, 216, 0.35)', stroke: '#1d4ed8', paths: uPlot.paths.bars!({ size: [0.95, 100] }), points: { show: false } }],
       hooks: {
@@ -74,13 +77,19 @@ export class EntropyHistogram {
           ctx.fillStyle = '#1b1b1f';
           ctx.font = `${12 * devicePixelRatio}px system-ui, sans-serif`;
           const labels = ['easy | medium', 'medium | hard'];
+          const pad = 4 * devicePixelRatio;
+          const right = u.bbox.left + u.bbox.width;
           this.bounds.forEach((b, i) => {
             const px = u.valToPos(b, 'x', true);
             ctx.beginPath();
             ctx.moveTo(px, u.bbox.top);
             ctx.lineTo(px, u.bbox.top + u.bbox.height);
             ctx.stroke();
-            ctx.fillText(labels[i], px + 4 * devicePixelRatio, u.bbox.top + (14 + 14 * i) * devicePixelRatio);
+            // Each label on its own row, right of its line, or left of it where it would leave the plot:
+            // two cut points close together never write over each other.
+            const w = ctx.measureText(labels[i]).width;
+            const lx = px + pad + w <= right ? px + pad : Math.max(u.bbox.left, px - pad - w);
+            ctx.fillText(labels[i], lx, u.bbox.top + (14 + 16 * i) * devicePixelRatio);
           });
           ctx.restore();
         }],

@@ -33,3 +33,15 @@ describe('analyzeScores', () => {
     expect(r.warnings).toEqual([]);
   });
 });
+
+describe('the entropy histogram', () => {
+  it('bins over the data range, so questions all within 0.95–1 are not one bar', async () => {
+    const { summarizeScores } = await import('../../src/engine/summary');
+    const train = Array.from({ length: 40 }, (_, i) => record(i, i % 3 === 0, 0.95 + (0.05 * i) / 39));
+    const s = summarizeScores(train, [], { quantiles: [0.25, 0.75], seed: 0 });
+    expect(s.histogram.edges[0]).toBeCloseTo(0.95, 6);
+    expect(s.histogram.counts.filter((c) => c > 0).length).toBeGreaterThan(10);
+    const r = analyzeScores(train);
+    expect(r.histogram.counts.filter((c) => c > 0).length).toBeGreaterThan(10);
+  });
+});
