@@ -2,6 +2,7 @@
 // and the same views rebuilt from a stored run (openRun) after a reload.
 
 import type { RunDetails, RunEvent, RunInfo, RunList, RunSettings, ScoreSummary } from '../engine/protocol';
+import { pythonBase } from './python';
 import { deserializeError } from '../errors';
 import { budgetLine, type MethodResult, type PipelineReport } from '../pipeline/report';
 import type { Method } from '../pipeline/targets';
@@ -269,12 +270,12 @@ export class Views {
     if (has.has('report.md')) report.append(btn('report (Markdown)', () => file('report.md', `entrotune-${id}-report.md`, 'text/markdown')));
     if (report.childElementCount > 1) items.push(report);
     replace($('downloads'), items.length ? el('h3', {}, 'Downloads') : null, items.length ? el('ul', {}, ...items) : null);
-    const base = d.info.settings.model.source.kind === 'hub' ? d.info.settings.model.source.repo : d.info.settings.model.name;
+    const base = pythonBase(d.info.settings.model.source);
     const fullModels = d.info.settings.train.mode === 'full';
     replace($('results-howto'), items.length
       ? el('span', {}, fullModels ? 'Use a model in Python: unzip it, then ' : 'Use an adapter in Python: unzip it, then ',
-        el('code', {}, fullModels ? 'AutoModelForCausalLM.from_pretrained("entrotune-pipeline")' : `PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${base}"), "entrotune-pipeline")`),
-        fullModels ? ' (from transformers)' : ' (from peft and transformers)', '; the routed training set is in the chat format TRL\'s SFTTrainer reads.')
+        el('code', {}, fullModels ? 'AutoModelForCausalLM.from_pretrained("entrotune-pipeline")' : `PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(${base.code}), "entrotune-pipeline")`),
+        fullModels ? ' (from transformers)' : ` (from peft and transformers)${base.note}`, '; the routed training set is in the chat format TRL\'s SFTTrainer reads.')
       : null);
   }
 
@@ -354,3 +355,4 @@ export class Views {
     for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-step]')) link.classList.toggle('done', !!done[link.dataset.step!]);
   }
 }
+
