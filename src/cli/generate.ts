@@ -4,6 +4,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../model/load-model';
+import { quantName } from '../model/quant';
 import { describeLoadProgress, num, parse, progressLine, quant, cliDevice } from './args';
 
 export const GENERATE_USAGE = `entrotune generate --model <folder|URL|hub repo[@revision]> --prompt "text"
@@ -41,7 +42,7 @@ export async function generateCommand(argv: string[]): Promise<void> {
     onProgress: (p) => line(describeLoadProgress(p as never)),
   });
   const r = model.report;
-  line(`${model.name}: ${r.parameters.toLocaleString('en')} parameters, ${r.quant}, ${r.bytesPerParameter.toFixed(3)} B/param on ${gpu.adapter.name}`, true);
+  line(`${model.name}: ${r.parameters.toLocaleString('en')} parameters, weights in ${quantName(r.quant)}, ${r.bytesPerParameter.toFixed(3)} B/param on ${gpu.adapter.name}`, true);
   const messages = [...(a.system ? [{ role: 'system' as const, content: a.system }] : []), { role: 'user' as const, content: a.prompt }];
   const prompt = a['no-chat'] ? model.tokenizer?.encode(a.prompt) ?? [] : messages;
   let printed = '';

@@ -7,7 +7,7 @@ import { BLOCK, rowsPerChunk } from '../kernels/quantize';
 import { type ModelConfig, parameterCount } from './config';
 import { LORA_TARGETS, projectionShape } from './architecture';
 import { forwardActivationSpecs } from './llama';
-import { QUANT_BITS, type Quant } from './quant';
+import { QUANT_BITS, quantName, type Quant } from './quant';
 
 export interface DeviceLimitsLike {
   maxStorageBufferBindingSize: number;
@@ -83,7 +83,7 @@ export function baseWeightBytes(cfg: ModelConfig, quant: Quant, limits: DeviceLi
 export function planInference(cfg: ModelConfig, o: InferencePlanOptions): MemoryPlan {
   const limits = o.limits ?? DEFAULT_LIMITS;
   const base = baseWeightBytes(cfg, o.quant, limits);
-  const arenas: { name: string; bytes: number }[] = [{ name: `base weights (${o.quant})`, bytes: base.bytes }];
+  const arenas: { name: string; bytes: number }[] = [{ name: `base weights (${quantName(o.quant)})`, bytes: base.bytes }];
   const ctx = Math.max(o.seqLen, o.cacheLength ?? 0);
   arenas.push({ name: 'rope table', bytes: align(ctx * cfg.HS * 4) });
   if (o.loraRank) {

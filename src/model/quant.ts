@@ -7,3 +7,8 @@ import type { Bits } from '../kernels/quantize';
 export type Quant = 'nf4' | 'int8' | 'none';
 
 export const QUANT_BITS: Record<Quant, Bits> = { nf4: 4, int8: 8, none: 32 };
+
+/** The format as a person reads it: 'none' means the weights stay f32. */
+export function quantName(q: Quant): string {
+  return q === 'none' ? 'f32' : q === 'nf4' ? 'NF4' : 'int8';
+}

@@ -6,7 +6,7 @@
 import { LimitTooLowError } from '../errors';
 import { planArena } from '../gpu/arena';
 import { formatBytes } from '../gpu/memory';
-import type { Quant } from '../model/quant';
+import { quantName, type Quant } from '../model/quant';
 import { parameterCount, type ModelConfig } from '../model/config';
 import { LORA_TARGETS, projectionShape, type LoraTarget } from '../model/architecture';
 import { baseWeightBytes, DEFAULT_LIMITS, type DeviceLimitsLike } from '../model/plan';
@@ -55,7 +55,7 @@ export function planTraining(cfg: ModelConfig, o: TrainPlanOptions): TrainMemory
     throw e;
   }
   const arenas = [
-    { name: `base weights (${o.quant})`, bytes: baseWeightBytes(cfg, o.quant, limits).bytes },
+    { name: `base weights (${quantName(o.quant)})`, bytes: baseWeightBytes(cfg, o.quant, limits).bytes },
     { name: `LoRA r=${o.r}`, bytes: lora },
     { name: 'LoRA gradients', bytes: lora },
     { name: 'AdamW moments', bytes: 2 * lora },
@@ -73,7 +73,7 @@ export function planTraining(cfg: ModelConfig, o: TrainPlanOptions): TrainMemory
 }
 
 export function trainingPlanTable(configs: { name: string; cfg: ModelConfig }[], o: Omit<TrainPlanOptions, 'budgetBytes'>): string {
-  const rows = [`| model | trainable (r=${o.r}) | base (${o.quant}) | LoRA + grads + AdamW | activations ${o.batch}×${o.seqLen} | total |`, '| --- | --- | --- | --- | --- | --- |'];
+  const rows = [`| model | trainable (r=${o.r}) | base (${quantName(o.quant)}) | LoRA + grads + AdamW | activations ${o.batch}×${o.seqLen} | total |`, '| --- | --- | --- | --- | --- | --- |'];
   for (const { name, cfg } of configs) {
     const p = planTraining(cfg, o);
     const get = (prefix: string) => p.arenas.filter((a) => a.name.startsWith(prefix)).reduce((s, a) => s + a.bytes, 0);

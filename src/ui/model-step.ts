@@ -3,7 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type { ProgressEvent, RunModelSource, RunSettings } from '../engine/protocol';
-import type { Quant } from '../model/quant';
+import { quantName, type Quant } from '../model/quant';
 import { requestPersistentStorage } from '../model/opfs-cache';
 import { fileUrl, parseModelSource, type ModelSource } from '../model/sources';
 import type { App } from './app';
@@ -101,7 +101,7 @@ export function initModelStep(app: App): void {
       progressBar.value = progressBar.max;
       progressText.textContent = 'Loaded.';
       const rep = info.report;
-      $('model-info').textContent = `${info.name}: ${(rep.parameters / 1e6).toFixed(2)}M parameters, ${info.config.L} layers, weights in ${rep.quant} (${rep.bytesPerParameter.toFixed(3)} bytes/parameter), ${formatBytes(info.gpuBytes)} on the GPU${info.hasTokenizer ? '' : ' — no tokenizer.json: it cannot be fine-tuned here'}.`;
+      $('model-info').textContent = `${info.name}: ${(rep.parameters / 1e6).toFixed(2)}M parameters, ${info.config.L} layers, weights in ${quantName(rep.quant)} (${rep.bytesPerParameter.toFixed(3)} bytes/parameter), ${formatBytes(info.gpuBytes)} on the GPU${info.hasTokenizer ? '' : ' — no tokenizer.json: it cannot be fine-tuned here'}.`;
       app.setModel({ info, source: picked.stored, quant });
       applyTrainDefaults(trainDefaults(rep.parameters));
       app.status(`Model ${info.name} is loaded.`, 'ok');
