@@ -17,8 +17,15 @@ export interface GreedyBatchOptions {
   /** Rows per batch (default 16). */
   maxBatch?: number;
   signal?: AbortSignal;
-  /** After each finished group: prompts answered so far. */
-  onProgress?: (done: number, total: number) => void;
+  /** After every decode step: prompts answered so far (a row that stopped counts), of `total`, and the
+   *  tokens generated so far, so a long batch is never silent. */
+  onProgress?: (p: GreedyProgress) => void;
+}
+
+export interface GreedyProgress {
+  done: number;
+  total: number;
+  tokens: number;
 }
 
 /** Generated ids (without the stop token) for each prompt, in the prompts' order. */
@@ -33,20 +40,22 @@ export async function greedyBatch(model: Model, prompts: number[][], o: GreedyBa
     if (p.length >= model.contextLength) throw new ShapeError(`greedyBatch: prompt ${i} has ${p.length} tokens, the context length is ${model.contextLength}`, 'load the model with a larger contextLength');
     byLength.set(p.length, [...(byLength.get(p.length) ?? []), i]);
   });
-  let done = 0;
+  let done = 0, tokens = 0;
   for (const [T, rows] of byLength) {
     for (let s = 0; s < rows.length; s += maxBatch) {
       const idx = rows.slice(s, s + maxBatch);
-      const got = await generateGroup(model, idx.map((i) => prompts[i]), T, o.maxNewTokens, stops, o.signal);
+      const onStep = (finished: number, generated: number) => o.onProgress?.({ done: done + finished, total: prompts.length, tokens: tokens + generated });
+      const got = await generateGroup(model, idx.map((i) => prompts[i]), T, o.maxNewTokens, stops, o.signal, onStep);
       idx.forEach((i, k) => (out[i] = got[k]));
       done += idx.length;
-      o.onProgress?.(done, prompts.length);
+      tokens += got.reduce((n, g) => n + g.length, 0);
     }
   }
   return out;
 }
 
-async function generateGroup(model: Model, prompts: number[][], T: number, maxNew: number, stops: Set<number>, signal?: AbortSignal): Promise<number[][]> {
+/** One batch of equal-length prompts; `onStep(finished rows, tokens generated)` after every step. */
+async function generateGroup(model: Model, prompts: number[][], T: number, maxNew: number, stops: Set<number>, signal: AbortSignal | undefined, onStep: (finished: number, generated: number) => void): Promise<number[][]> {
   const { gpu, cfg } = model;
   const B = prompts.length;
   const S = Math.min(model.contextLength, T + maxNew);
@@ -77,7 +86,9 @@ async function generateGroup(model: Model, prompts: number[][], T: number, maxNe
         if (stops.has(next[b])) live[b] = false;
         else out[b].push(next[b]);
       }
-      if (!live.some(Boolean) || n + 1 >= maxNew || T + n >= S) break;
+      const finished = !live.some(Boolean) || n + 1 >= maxNew || T + n >= S;
+      onStep(finished ? B : live.filter((l) => !l).length, out.reduce((k, o) => k + o.length, 0));
+      if (finished) break;
       if (signal?.aborted) throw new DOMException('generation was stopped', 'AbortError');
       // Finished rows keep feeding a token; their outputs are ignored.
       next = await step(decode, 1, Uint32Array.from(next), decodePositions, T + n);

@@ -5,7 +5,7 @@
 import type { Question } from '../data/dataset';
 import { encodePrompt, PROMPTS, type LabelStyle, type PromptTemplate } from '../data/prompts';
 import { EntrotuneError } from '../errors';
-import { greedyBatch } from '../model/batch-generate';
+import { greedyBatch, type GreedyProgress } from '../model/batch-generate';
 import type { Model } from '../model/model';
 import type { RecordStore } from '../score/store';
 import { extractBracketed, parseLabel } from '../teacher/cot';
@@ -33,7 +33,9 @@ export interface EvalOptions {
   maxBatch?: number;
   store?: RecordStore<EvalRecord>;
   signal?: AbortSignal;
-  onProgress?: (p: { done: number; total: number; correct: number }) => void;
+  /** As answers come (at most every half second, and at the end): answered, of total, right among the
+   *  stored ones, and tokens generated in this session. */
+  onProgress?: (p: EvalProgress) => void;
 }
 
 /**
@@ -51,6 +53,13 @@ export function answerOf(text: string, firstToken: string, style: LabelStyle, n:
   return { pred, reasoned, malformed: !reasoned };
 }
 
+export interface EvalProgress {
+  done: number;
+  total: number;
+  correct: number;
+  tokens: number;
+}
+
 export async function evaluate(model: Model, questions: Question[], o: EvalOptions = {}): Promise<EvalRecord[]> {
   const tok = model.tokenizer;
   if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'evaluation needs the tokenizer and chat template');
@@ -61,10 +70,19 @@ export async function evaluate(model: Model, questions: Question[], o: EvalOptio
   const todo = questions.filter((q) => !done.has(q.id));
   let correct = [...done.values()].filter((r) => r.correct).length;
   const chunk = Math.max(1, (o.maxBatch ?? 16) * 4); // one store write per few batches
+  let tokens = 0, shown = 0;
   for (let s = 0; s < todo.length; s += chunk) {
     if (o.signal?.aborted) throw new DOMException('evaluation was stopped', 'AbortError');
     const part = todo.slice(s, s + chunk);
-    const ids = await greedyBatch(model, part.map((q) => encodePrompt(tok, q, prompt)), { maxNewTokens: o.maxNewTokens ?? 256, maxBatch: o.maxBatch, signal: o.signal });
+    const before = { done: done.size, tokens };
+    const onProgress = (p: GreedyProgress) => {
+      const now = performance.now();
+      if (now - shown < 500) return;
+      shown = now;
+      o.onProgress?.({ done: before.done + p.done, total: questions.length, correct, tokens: before.tokens + p.tokens });
+    };
+    const ids = await greedyBatch(model, part.map((q) => encodePrompt(tok, q, prompt)), { maxNewTokens: o.maxNewTokens ?? 256, maxBatch: o.maxBatch, signal: o.signal, onProgress });
+    tokens += ids.reduce((n, x) => n + x.length, 0);
     const records = part.map((q, i): EvalRecord => {
       const text = tok.decode(ids[i], { skipSpecialTokens: true });
       const first = ids[i].length ? tok.decode(ids[i].slice(0, 1), { skipSpecialTokens: true }) : '';
@@ -74,7 +92,7 @@ export async function evaluate(model: Model, questions: Question[], o: EvalOptio
     await o.store?.append(records);
     for (const r of records) done.set(r.id, r);
     correct += records.filter((r) => r.correct).length;
-    o.onProgress?.({ done: done.size, total: questions.length, correct });
+    o.onProgress?.({ done: done.size, total: questions.length, correct, tokens });
   }
   return questions.map((q) => done.get(q.id)!);
 }

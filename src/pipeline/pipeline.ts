@@ -70,7 +70,7 @@ export type PipelineEvent =
   /** tokensPerSecond counts trained (target) tokens, processedTokensPerSecond every token of the rows;
    *  eta is this method's training, etaRun the rest of the run (every method's training and evaluation). */
   | { phase: 'train'; method: Method; step: number; totalSteps: number; loss: number; tokensPerSecond: number; processedTokensPerSecond: number; eta: number; etaRun: RunEta; gpuBytes: number }
-  | { phase: 'eval'; method: Method | 'base'; done: number; total: number; correct: number; etaRun?: RunEta }
+  | { phase: 'eval'; method: Method | 'base'; done: number; total: number; correct: number; tokens: number; etaRun?: RunEta }
   | { phase: 'method-done'; result: MethodResult }
   | { phase: 'log'; text: string };
 

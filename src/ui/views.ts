@@ -123,7 +123,7 @@ export class Views {
         break;
       }
       case 'eval':
-        progress('eval', e.done, e.total, `${e.method}: ${e.done} of ${e.total} held-out questions answered, ${e.correct} right${e.etaRun ? `; whole run: ${estimate(e.etaRun)} left` : ''}`);
+        progress('eval', e.done, e.total, `${e.method}: ${e.done} of ${e.total} held-out questions answered (${e.tokens} tokens written), ${e.correct} right so far${e.etaRun ? `; whole run: ${estimate(e.etaRun)} left` : ''}`);
         break;
       case 'method-done':
         this.partial.set(e.result.method, e.result);

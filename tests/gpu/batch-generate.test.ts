@@ -23,4 +23,18 @@ describe('greedyBatch', () => {
     expect(stopped[1]).toEqual(other < 0 ? got[1] : got[1].slice(0, other));
     model.dispose();
   });
+
+  it('reports progress after every step, so a long batch is never silent', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: join(__dirname, '../fixtures/tiny/llama') }, { quant: 'none' });
+    const prompts = [[5, 9, 2], [7, 1, 4], [3, 3, 8, 2, 6]];
+    const seen: { done: number; total: number; tokens: number }[] = [];
+    const got = await greedyBatch(model, prompts, { maxNewTokens: 6, stopTokens: [], maxBatch: 2, onProgress: (p) => seen.push(p) });
+    // One report per step of each group: 6 for [5 9 2]+[7 1 4], 6 for the five-token prompt.
+    expect(seen).toHaveLength(12);
+    expect(seen.slice(0, 5).every((p) => p.done === 0)).toBe(true); // tokens come before any answer is done
+    expect(seen.map((p) => p.tokens)).toEqual([2, 4, 6, 8, 10, 12, 13, 14, 15, 16, 17, 18]);
+    expect(seen.at(-1)).toEqual({ done: 3, total: 3, tokens: got.flat().length });
+    model.dispose();
+  });
 });
