@@ -3,6 +3,7 @@
 
 import * as Comlink from 'comlink';
 import type { ProgressEvent, RunModelSource, RunSettings } from '../engine/protocol';
+import { DownloadError } from '../errors';
 import { quantName, type Quant } from '../model/quant';
 import { requestPersistentStorage } from '../model/opfs-cache';
 import { fileUrl, parseModelSource, type ModelSource } from '../model/sources';
@@ -46,8 +47,18 @@ async function fetchConfig(src: ModelSource): Promise<unknown> {
   }
   if (src.kind === 'dir') throw new Error('folders by path work in Node only');
   const url = fileUrl(src, 'config.json');
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (a gated or private repository)' : ''}`);
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    // fetch says only "Failed to fetch": offline, a wrong address, or a server without CORS headers.
+    throw new DownloadError(
+      `config.json: could not reach ${url} (${err instanceof Error ? err.message : String(err)})`,
+      'check the connection and the model name; without a network, pick a model folder on this computer (Folder) or run the offline demo above, which needs none',
+      true,
+    );
+  }
+  if (!res.ok) throw new DownloadError(`config.json: HTTP ${res.status} at ${url}${res.status === 401 || res.status === 403 ? ' (a gated or private repository)' : ''}`, res.status === 404 ? 'check the repository name and revision' : 'open the repository page to see whether it needs a login, or try again later');
   return res.json();
 }
 
@@ -68,7 +79,7 @@ export function initModelStep(app: App): void {
       const trainPlan = quant === 'nf4' ? probe : await app.engine.planTraining(config, { quant, batch, seqLen, r });
       const infer = await app.engine.planInference(config, quant, 8, seqLen);
       replace(out,
-        el('p', {}, `${(trainPlan.parameters / 1e6).toFixed(1)}M parameters; base weights in ${quant}. Scoring (8 × ${seqLen} tokens) needs ${formatBytes(infer.total)} of GPU memory; LoRA training (r ${r}, ${batch} × ${seqLen} tokens, ${(trainPlan.trainable / 1e6).toFixed(2)}M trainable) needs ${formatBytes(trainPlan.total)}.`),
+        el('p', {}, `${(trainPlan.parameters / 1e6).toFixed(1)}M parameters; base weights in ${quantName(quant)}. Scoring (8 × ${seqLen} tokens) needs ${formatBytes(infer.total)} of GPU memory; LoRA training (r ${r}, ${batch} × ${seqLen} tokens, ${(trainPlan.trainable / 1e6).toFixed(2)}M trainable) needs ${formatBytes(trainPlan.total)}.`),
         table(['training memory', 'bytes'], trainPlan.arenas.map((a) => [a.name, formatBytes(a.bytes)]).concat([['total', formatBytes(trainPlan.total)]]), { class: 'compact' }),
       );
     } catch (e) {
@@ -103,6 +114,8 @@ export function initModelStep(app: App): void {
       const rep = info.report;
       $('model-info').textContent = `${info.name}: ${(rep.parameters / 1e6).toFixed(2)}M parameters, ${info.config.L} layers, weights in ${quantName(rep.quant)} (${rep.bytesPerParameter.toFixed(3)} bytes/parameter), ${formatBytes(info.gpuBytes)} on the GPU${info.hasTokenizer ? '' : ' — no tokenizer.json: it cannot be fine-tuned here'}.`;
       app.setModel({ info, source: picked.stored, quant });
+      // A plan that failed for another source (offline, say) must not stay under the model that loaded.
+      if ($('model-plan-out').querySelector('.error')) replace($('model-plan-out'));
       applyTrainDefaults(trainDefaults(rep.parameters));
       app.status(`Model ${info.name} is loaded.`, 'ok');
       void refreshCached();

@@ -14,7 +14,7 @@ import { DownloadError } from '../errors';
 import type { Method } from '../pipeline/targets';
 import type { App } from './app';
 import { preview } from './data-step';
-import { $, el, num, radioValue, replace } from './dom';
+import { $, el, input, radioValue, replace } from './dom';
 import { fillForms, settingsFromForm } from './settings';
 
 /** The demo model's folder, relative to the page. */
@@ -54,7 +54,11 @@ async function checkDemoModel(baseUrl: string): Promise<void> {
  *  Settings the demo does not choose (teacher retries and length, checkpoints, the test fraction) keep
  *  what the forms hold. */
 function fillDemoForms(d: DemoSettings, source: RunModelSource): void {
-  const now = settingsFromForm('', { name: DEMO_MODEL_NAME, source }, { name: '', testFraction: num('data-test-fraction', 0.2), invalid: 0 });
+  // Step 2 shows the demo's data: no file of an earlier choice, and the share it really holds out.
+  input('data-file').value = '';
+  const testFraction = d.test / (d.train + d.test);
+  input('data-test-fraction').value = testFraction.toFixed(2);
+  const now = settingsFromForm('', { name: DEMO_MODEL_NAME, source }, { name: `offline demo`, testFraction, invalid: 0 });
   const t = DEMO_TRAINING.full; // the model is tiny and loaded unquantised
   fillForms({
     ...now,
