@@ -47,6 +47,8 @@ export interface NextTokenStats {
   lse: Float32Array;
   /** Greedy next token per row. */
   greedy: Int32Array;
+  /** The largest logit per row: the top-1 probability is exp(maxLogit − lse). */
+  maxLogit: Float32Array;
   /** [B, J] logits of the label tokens. */
   labelLogits: Float32Array;
 }
@@ -197,6 +199,7 @@ export class Model {
       entropy: Float32Array.from({ length: B }, (_, b) => st[b * 4]),
       lse: Float32Array.from({ length: B }, (_, b) => st[b * 4 + 1]),
       greedy: Int32Array.from({ length: B }, (_, b) => st[b * 4 + 2]),
+      maxLogit: Float32Array.from({ length: B }, (_, b) => st[b * 4 + 3]),
       labelLogits: picked,
     };
   }

@@ -19,6 +19,11 @@ export interface ScoreRecord {
   entropyOptions: number;
   /** Probability mass the model puts on the option labels. */
   optionMass: number;
+  /** Probability of the most likely next token (full vocabulary). (Absent in scores from before it was kept.) */
+  top1?: number;
+  /** Between the two most likely option labels, the difference of their probabilities renormalised over
+   *  the options: near 0 when the model hesitates between two. (Absent in scores from before it was kept.) */
+  margin?: number;
   /** Option the greedy token names, or null when it names none (an invalid answer). */
   pred: number | null;
   predToken: number;
@@ -91,6 +96,7 @@ export async function scoreDataset(model: Model, questions: Question[], o: Score
       const n = q.options.length;
       const lab = stats.labelLogits.subarray(b * J, b * J + n);
       const { H, lse } = softmaxEntropy(lab);
+      const probs = Array.from(lab, (x) => Math.exp(x - lse)).sort((a, b) => b - a);
       const greedy = stats.greedy[b];
       const k = labels.ids.slice(0, n).indexOf(greedy);
       const pred = k >= 0 ? k : null;
@@ -100,6 +106,8 @@ export async function scoreDataset(model: Model, questions: Question[], o: Score
         entropy: stats.entropy[b],
         entropyOptions: H,
         optionMass: Math.min(1, Math.exp(lse - stats.lse[b])),
+        top1: Math.min(1, Math.exp(stats.maxLogit[b] - stats.lse[b])),
+        margin: probs[0] - (probs[1] ?? 0),
         pred,
         predToken: greedy,
         gold: q.answer,

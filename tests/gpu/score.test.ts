@@ -52,6 +52,16 @@ describe('scoring equals the float64 CPU reference on the tiny fixture models', 
         expect(r.predToken).toBe(want.argmax);
         const lab = labels.ids.slice(0, q.options.length).map((id) => last[id]);
         expect(Math.abs(r.entropyOptions - entropyForward(lab).H)).toBeLessThan(1e-4);
+        // The other complexity signals, from the same pass: top-1 probability and the options' margin.
+        const softmax = (xs: ArrayLike<number>) => {
+          const m = Math.max(...Array.from(xs));
+          const e = Array.from(xs, (x) => Math.exp(x - m));
+          const z = e.reduce((a, b) => a + b, 0);
+          return e.map((x) => x / z);
+        };
+        expect(Math.abs(r.top1! - Math.max(...softmax(last)))).toBeLessThan(1e-5);
+        const po = softmax(lab).sort((a, b) => b - a);
+        expect(Math.abs(r.margin! - (po[0] - po[1]))).toBeLessThan(1e-5);
         expect(r.pred).toBe(labels.ids.slice(0, q.options.length).includes(want.argmax) ? labels.ids.indexOf(want.argmax) : null);
         expect(r.correct).toBe(r.pred === null ? null : r.pred === q.answer);
       }
