@@ -4,7 +4,8 @@
 // engine's protocol types" is a rule about what the page's bundle really contains.
 //
 //   shaders → kernels → model → score / train → pipeline → engine → worker / ui and cli
-//   (gpu, util, errors, storage, tokenizer and data are below the layers that use them)
+//   (gpu, util, errors, storage, tokenizer and data are below the layers that use them; settings, the
+//   run's defaults, is data that reaches nothing but the prompt templates)
 
 const layer = (name, path, mayNotImport) => ({
   name,
@@ -17,6 +18,7 @@ const layer = (name, path, mayNotImport) => ({
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'no import cycles', from: {}, to: { circular: true } },
+    layer('settings-is-data', '^src/settings/', '^src/(?!data/prompts\\.)'),
     layer('base-stays-base', '^src/(util/|errors\\.|storage/)', '^src/(gpu|kernels|model|tokenizer|data|score|train|teacher|pipeline|demo|engine|rpc|ui|cli)'),
     layer('gpu-below-kernels', '^src/gpu/', '^src/(kernels|model|tokenizer|data|score|train|teacher|pipeline|demo|engine|rpc|ui|cli)'),
     layer('kernels-below-model', '^src/kernels/', '^src/(model|tokenizer|data|score|train|teacher|pipeline|demo|engine|rpc|ui|cli)'),

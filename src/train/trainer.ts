@@ -11,27 +11,29 @@ import { reduceForward } from '../kernels/reduce';
 import { LORA_TARGETS, projectionShape, type LoraTarget, type LoraWeights } from '../model/architecture';
 import { peftName } from '../model/lora';
 import type { Model } from '../model/model';
+import { RUN_DEFAULTS } from '../settings/defaults';
 import { rng } from '../util/random';
 import { keepLayersFor, RECOMPUTE_CHOICES, TrainPlan, type FullGrads, type Recompute } from './train-plan';
 import type { QWeight } from '../kernels/quantize';
 
-/** Training defaults, each with its reason. */
+/** Training defaults, each with its reason; those a person chooses (r, alpha, dropout, lr, the
+ *  schedule, the seed) are the run's defaults, with their reasons in src/settings/defaults.ts. */
 export const TRAIN_DEFAULTS = {
-  r: 8, //                  PEFT's default rank; enough for task adaptation of small models
-  alpha: 16, //             alpha = 2r, the common QLoRA setting (scale 2)
-  dropout: 0, //            LoRA dropout on the adapter input; QLoRA used 0.05–0.1 as a regulariser
+  r: RUN_DEFAULTS.train.r,
+  alpha: RUN_DEFAULTS.train.alpha,
+  dropout: RUN_DEFAULTS.train.dropout,
   targets: [...LORA_TARGETS] as LoraTarget[], // every linear layer, as QLoRA recommends
-  lr: 2e-4, //              the QLoRA paper's rate for 7B-and-smaller models
+  lr: RUN_DEFAULTS.train.lr,
   weightDecay: 0, //        PEFT/TRL default for LoRA
   beta1: 0.9,
   beta2: 0.999,
   eps: 1e-8,
   gradClip: 1.0, //         global-norm clipping, TRL's default
-  warmupSteps: 0,
-  schedule: 'cosine' as 'cosine' | 'constant',
+  warmupSteps: RUN_DEFAULTS.train.warmupSteps,
+  schedule: RUN_DEFAULTS.train.schedule,
   totalSteps: 100,
   minLrRatio: 0, //          cosine decays to lr·minLrRatio
-  seed: 0,
+  seed: RUN_DEFAULTS.seed,
   /** 'lora' (default) or 'full': every weight trainable, for small unquantised models (classroom, the demo model). */
   mode: 'lora' as 'lora' | 'full',
   /** Per-layer activation recomputation in the backward pass: 'auto' keeps every layer's activations

@@ -11,6 +11,7 @@ import { $, el, input, radioPanels, replace } from './dom';
 import { initModelStep } from './model-step';
 import { initOfflineDemo } from './offline-demo';
 import { describeRunLine } from './runs';
+import { fillDefaultForms } from './settings';
 import { offerTeachers } from './teachers';
 
 installErrorTransfer();
@@ -30,6 +31,7 @@ const syncClassroom = () => {
 classroom.addEventListener('change', syncClassroom);
 syncClassroom();
 
+fillDefaultForms();
 initModelStep(app);
 initDataStep(app);
 initOfflineDemo(app);
@@ -37,7 +39,6 @@ radioPanels('teacher-kind', 'teacher-kind');
 
 // The prompt decides the scores: another prompt is another run.
 for (const id of ['prompt-labels', 'prompt-system']) $(id).addEventListener('change', () => app.detachRun());
-($('prompt-system') as HTMLTextAreaElement).value = 'The following is a multiple choice question about {subject}. Answer with the letter of the correct option only.';
 $('prompt-labels').addEventListener('change', () => {
   const t = $('prompt-system') as HTMLTextAreaElement;
   const numbers = ($('prompt-labels') as HTMLSelectElement).value === 'numbers';

@@ -1,12 +1,14 @@
-// The forms of steps 3–5 ↔ RunSettings, and the defaults a model of a given size gets. Defaults live
-// in one table, each with its reason; the page fills the hyper-parameter fields from it when a model
-// is loaded, and the person can change every field.
+// The forms of steps 3–5 ↔ RunSettings, and the defaults a model of a given size gets. The defaults
+// are the run's (src/settings/defaults.ts, the same the CLI's flags use): the page fills its forms from
+// them when it opens and adjusts the hyper-parameter fields for the size of a model when one is loaded;
+// the person can change every field.
 
 import type { LabelStyle, PromptTemplate } from '../data/prompts';
 import { PROMPTS } from '../data/prompts';
 import type { RunModelSource, RunSettings, TeacherSettings } from '../engine/protocol';
 import type { Quant } from '../model/quant';
 import type { Method } from '../pipeline/targets';
+import { defaultRunSettings, RUN_DEFAULTS, SIZE_DEFAULTS } from '../settings/defaults';
 import { input, num, radioValue, setRadio, $ } from './dom';
 
 /** A new run id: sortable by time, unique enough for one person's browser. */
@@ -20,18 +22,11 @@ export interface TrainDefaults {
   why: string;
 }
 
-/** Hyper-parameters by model size. */
+/** Hyper-parameters by model size: the run's defaults with what SIZE_DEFAULTS changes for this size. */
 export function trainDefaults(parameters: number): TrainDefaults {
-  if (parameters < 50e6) {
-    // Test fixtures and classroom models: a big step and a checkpoint every step cost nothing.
-    return { r: 8, alpha: 16, lr: 1e-3, dropout: 0, epochs: 1, batch: 4, accum: 1, warmup: 0, checkpoint: 1, why: 'a tiny model (< 50M parameters): r 8, a large learning rate, a checkpoint every step' };
-  }
-  if (parameters < 1e9) {
-    // SmolLM2, Qwen2.5-0.5B, Qwen3-0.6B: QLoRA's recipe — r 16, alpha 2r, lr 2e-4, effective batch 16.
-    return { r: 16, alpha: 32, lr: 2e-4, dropout: 0.05, epochs: 2, batch: 4, accum: 4, warmup: 10, checkpoint: 20, why: 'below 1B parameters: QLoRA\'s r 16, alpha 32, lr 2e-4, 4 × 4 examples per step' };
-  }
-  // 1B and up: half the learning rate, smaller micro-batches (the same 16 examples per step) to fit GPU memory.
-  return { r: 16, alpha: 32, lr: 1e-4, dropout: 0.05, epochs: 2, batch: 2, accum: 8, warmup: 10, checkpoint: 20, why: '1B parameters and up: lr 1e-4, 2 × 8 examples per step to fit GPU memory' };
+  const size = SIZE_DEFAULTS.find((d) => parameters < d.below)!;
+  const t = { ...RUN_DEFAULTS.train, ...size.train }, l = { ...RUN_DEFAULTS.loop, ...size.loop };
+  return { r: t.r, alpha: t.alpha, lr: t.lr, dropout: t.dropout, epochs: l.epochs, batch: l.batchSize, accum: l.accumulation, warmup: t.warmupSteps, checkpoint: l.checkpointEvery, why: size.why };
 }
 
 export function applyTrainDefaults(d: TrainDefaults): void {
@@ -89,7 +84,8 @@ export function syncFullBox(unquantised: boolean): void {
 
 /** Every setting of a run from the forms (the model and data parts from what is loaded). */
 export function settingsFromForm(id: string, model: { name: string; source: RunModelSource; quant?: Quant }, data: RunSettings['data']): RunSettings {
-  const low = num('split-low', 0.25), high = num('split-high', 0.75);
+  const D = RUN_DEFAULTS;
+  const low = num('split-low', D.quantiles[0]), high = num('split-high', D.quantiles[1]);
   return {
     id,
     model,
@@ -100,18 +96,18 @@ export function settingsFromForm(id: string, model: { name: string; source: RunM
     order: ($('hp-order') as HTMLSelectElement).value as 'mix' | 'two-phase',
     quantiles: [Math.min(low, high), Math.max(low, high)],
     train: {
-      r: num('hp-r', 16), alpha: num('hp-alpha', 32), lr: num('hp-lr', 2e-4), dropout: num('hp-dropout', 0),
-      schedule: ($('hp-schedule') as HTMLSelectElement).value as 'cosine' | 'constant', warmupSteps: num('hp-warmup', 0),
+      r: num('hp-r', D.train.r), alpha: num('hp-alpha', D.train.alpha), lr: num('hp-lr', D.train.lr), dropout: num('hp-dropout', D.train.dropout),
+      schedule: ($('hp-schedule') as HTMLSelectElement).value as 'cosine' | 'constant', warmupSteps: num('hp-warmup', D.train.warmupSteps),
       mode: fullFromForm() ? 'full' : 'lora',
     },
     loop: {
-      epochs: num('hp-epochs', 1), batchSize: num('hp-batch', 4), accumulation: num('hp-accum', 1), checkpointEvery: num('hp-checkpoint', 20),
+      epochs: num('hp-epochs', D.loop.epochs), batchSize: num('hp-batch', D.loop.batchSize), accumulation: num('hp-accum', D.loop.accumulation), checkpointEvery: num('hp-checkpoint', D.loop.checkpointEvery),
       trainTokens: num('hp-train-tokens', 0) > 0 ? Math.round(num('hp-train-tokens', 0)) : undefined,
     },
-    distill: { retries: num('teacher-retries', 2), maxTokens: num('teacher-max-tokens', 512) },
-    eval: { maxNewTokens: num('hp-eval-tokens', 256), maxBatch: 16 },
-    scoreBatch: 8,
-    seed: num('hp-seed', 0),
+    distill: { retries: num('teacher-retries', D.distill.retries), maxTokens: num('teacher-max-tokens', D.distill.maxTokens) },
+    eval: { maxNewTokens: num('hp-eval-tokens', D.eval.maxNewTokens), maxBatch: D.eval.maxBatch },
+    scoreBatch: D.scoreBatch,
+    seed: num('hp-seed', D.seed),
   };
 }
 
@@ -146,4 +142,9 @@ export function fillForms(s: RunSettings): void {
   input('hp-eval-tokens').value = String(s.eval.maxNewTokens);
   input('hp-seed').value = String(s.seed);
   input('data-test-fraction').value = String(s.data.testFraction);
+}
+
+/** The forms as the page opens: every field from the run's defaults (index.html holds none of them). */
+export function fillDefaultForms(): void {
+  fillForms(defaultRunSettings('', { name: '', source: { kind: 'files', folder: '' } }, ''));
 }

@@ -63,6 +63,14 @@ test('all six steps by clicks: fixture model, fixture data, column teacher, thre
   const t0 = Date.now();
   await fresh(page);
   const shot = async (step: string) => page.locator(`#step-${step}`).screenshot({ path: testInfo.outputPath(`step-${step}.png`) });
+  // The forms open with the run's defaults (src/settings/defaults.ts, the CLI's too): LoRA r 8, alpha 16.
+  const values = (ids: string[]) => Promise.all(ids.map((id) => page.locator(`#${id}`).inputValue()));
+  const HP = ['hp-r', 'hp-alpha', 'hp-lr', 'hp-dropout', 'hp-epochs', 'hp-batch', 'hp-accum', 'hp-warmup', 'hp-checkpoint', 'hp-eval-tokens', 'hp-seed'];
+  expect(await values(HP)).toEqual(['8', '16', '0.0002', '0', '1', '4', '1', '0', '50', '256', '0']);
+  expect(await values(['split-low', 'split-high', 'data-test-fraction', 'teacher-retries', 'teacher-max-tokens'])).toEqual(['0.25', '0.75', '0.2', '2', '512']);
+  await expect(page.locator('#prompt-system')).toHaveValue(/Answer with the letter of the correct option only\.$/);
+  for (const m of ['pipeline', 'sft-all', 'distill-all']) await expect(page.getByRole('checkbox', { name: new RegExp(`^${m} `) })).toBeChecked();
+  await expect(page.getByLabel('A column of the dataset')).toBeChecked();
   await page.getByLabel('Classroom mode').check();
   await expect(page.locator('#step-model .explain')).toBeVisible();
 
@@ -74,6 +82,8 @@ test('all six steps by clicks: fixture model, fixture data, column teacher, thre
   await page.getByRole('button', { name: 'Load model' }).click();
   await expect(page.locator('#model-info')).toContainText('parameters', { timeout: 60_000 });
   await expect(page.locator('#model-progress-text')).toHaveText('Loaded.');
+  // A tiny model (< 50M parameters) gets a larger learning rate and a checkpoint every step; r and alpha stay.
+  expect(await values(HP)).toEqual(['8', '16', '0.001', '0', '1', '4', '1', '0', '1', '256', '0']);
   await page.getByText('Your GPU:').click();
   await expect(page.locator('#device-out')).toContainText('maxBufferSize');
   await page.getByText('Models kept in this browser').click();
