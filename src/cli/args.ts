@@ -8,6 +8,7 @@ import { DatasetError, EntrotuneError } from '../errors';
 import { createDevice, KERNEL_CHOICES, type Gpu, type KernelChoice } from '../gpu/device';
 import { formatBytes } from '../gpu/memory';
 import type { Quant } from '../model/quant';
+import { RUN_DEFAULTS } from '../settings/defaults';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
   try {
@@ -48,7 +49,6 @@ export function describeLoadProgress(p: { phase: string; bytes?: number; total?:
   return `loading weights ${p.done}/${p.total ?? '?'} ${p.tensor ?? ''}`;
 }
 
-/** The questions of a dataset file (JSONL, JSON, CSV); invalid rows are listed on stderr and skipped (or stop the run). */
 /** A dataset file's text, or a DatasetError naming it (missing, a folder, unreadable). */
 export async function readDataFile(file: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
@@ -61,18 +61,20 @@ export async function readDataFile(file: string): Promise<string> {
   }
 }
 
-export async function readQuestions(file: string, o: { limit?: number; onInvalid?: 'skip' | 'stop' } = {}): Promise<Question[]> {
+/** The questions of a dataset file (JSONL, JSON, CSV) and how many rows were refused: each is listed on
+ *  stderr and skipped (or stops the run). */
+export async function readQuestions(file: string, o: { limit?: number; onInvalid?: 'skip' | 'stop' } = {}): Promise<{ questions: Question[]; invalid: number }> {
   const { basename } = await import('node:path');
   const parsed = parseDataset(await readDataFile(file), basename(file), { onInvalid: o.onInvalid });
   for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(file)} line ${bad.line}: ${bad.reason}\n`);
   const qs = o.limit ? parsed.questions.slice(0, o.limit) : parsed.questions;
   if (!qs.length) throw new EntrotuneError(`${file} has no valid questions`);
-  return qs;
+  return { questions: qs, invalid: parsed.invalid.length };
 }
 
-/** --prompt: letters (default) or numbers. */
+/** --prompt: letters (the default) or numbers. */
 export function promptStyle(v: string | undefined): LabelStyle {
-  const style = (v ?? 'letters') as LabelStyle;
+  const style = (v ?? RUN_DEFAULTS.prompt) as LabelStyle;
   if (!(style in PROMPTS)) throw new EntrotuneError(`--prompt must be letters or numbers, got "${v}"`);
   return style;
 }

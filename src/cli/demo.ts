@@ -22,7 +22,7 @@ import { ArithmeticTeacher } from '../demo/teacher';
 import { makeSplits, worldToJsonl } from '../demo/world';
 import { DEMO_MODEL_DIR, DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoMode, type DemoSettings, type DemoSize } from '../demo/settings';
 import { num, parse, progressLine, cliDevice } from './args';
-import { pipelineProgress } from './pipeline';
+import { runProgress } from './engine';
 
 export const DEMO_USAGE = `entrotune demo [--quick] [--seeds 0,1,2 | --seed 0] [--lora] [--train-tokens N] [--train N] [--test N]
   [--out runs/demo-<size>[-lora]-seed<seed>] [--model ${DEMO_MODEL_DIR}]
@@ -149,7 +149,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   const model = await loadModel(gpu, { kind: 'dir', path: modelDir }, { quant: 'none' });
   process.stderr.write(`demo model: ${model.report.parameters.toLocaleString('en')} parameters, on ${gpu.adapter.name}\n`);
   const line = progressLine();
-  const print = pipelineProgress(line, seeds.length > 1 ? 'demo (every seed)' : 'demo');
+  const print = runProgress(line, { whole: seeds.length > 1 ? 'demo (every seed)' : 'demo' });
   const reports: PipelineReport[] = [];
   for (const [k, seed] of seeds.entries()) {
     const tSeed = performance.now();

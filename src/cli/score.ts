@@ -1,20 +1,19 @@
 // entrotune score --model … --data … --out dir: scores.jsonl (resumable), easy/medium/hard.jsonl,
-// report.json, and the summary table on stdout.
+// report.json, and the summary table on stdout. The engine scores (src/cli/engine.ts: --out is the
+// run's folder); the bucket files and the report are this command's own.
 
-import { writeFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { loadModel } from '../model/load-model';
+import { basename, join } from 'node:path';
 import { toJsonl } from '../data/dataset';
 import { PROMPTS } from '../data/prompts';
-import { scoreDataset, type ScoreRecord } from '../score/score';
-import { fileStore } from '../score/store';
-import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
 import { EntrotuneError } from '../errors';
-import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions, cliDevice } from './args';
-import { defaultCacheDir } from './generate';
+import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
+import type { ScoreRecord } from '../score/score';
+import { defaultRunSettings, RUN_DEFAULTS as D } from '../settings/defaults';
+import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
+import { cliEngine, recordedSource, runProgress } from './engine';
 
 export const SCORE_USAGE = `entrotune score --model <folder|URL|repo> --data <file.jsonl|.json|.csv> --out <dir>
-  [--prompt letters|numbers] [--batch 8] [--quant nf4|int8|none] [--quantiles 0.25,0.75 | --thresholds a,b]
+  [--prompt letters|numbers] [--batch ${D.scoreBatch}] [--quant nf4|int8|none] [--quantiles ${D.quantiles.join(',')} | --thresholds a,b]
   [--on-invalid skip|stop] [--limit N]`;
 
 export function pair(v: string | undefined, name: string): [number, number] | undefined {
@@ -35,41 +34,36 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const style = promptStyle(a.prompt);
   const onInvalid = (a['on-invalid'] ?? 'skip') as 'skip' | 'stop';
   if (onInvalid !== 'skip' && onInvalid !== 'stop') throw new EntrotuneError(`--on-invalid must be skip or stop, got "${onInvalid}"`);
+  const split = { quantiles: pair(a.quantiles, 'quantiles'), thresholds: pair(a.thresholds, 'thresholds') };
+  const batch = num(a.batch, 'batch', D.scoreBatch, (n) => Number.isInteger(n) && n > 0);
 
   const limit = a.limit ? num(a.limit, 'limit', 0, (n) => Number.isInteger(n) && n > 0) : undefined;
-  const questions = await readQuestions(a.data, { limit, onInvalid });
+  const { questions, invalid } = await readQuestions(a.data, { limit, onInvalid });
 
-  const { nodeDirCache } = await import('../model/node-files');
-  const gpu = await cliDevice();
-  const line = progressLine();
-  const model = await loadModel(gpu, a.model, { quant: quant(a.quant), cache: nodeDirCache(a['cache-dir'] ?? defaultCacheDir()), onProgress: (p) => line(describeLoadProgress(p as never)) });
-  line(`${model.name} on ${gpu.adapter.name} (${model.report.quant})`, true);
-  // The output folder is made only once the model is loaded, so a failed load leaves no empty folder.
-  await mkdir(a.out, { recursive: true });
-  const store = await fileStore<ScoreRecord>(join(a.out, 'scores.jsonl'));
-  const t0 = performance.now();
-  let resumedNote = false;
-  const records = await scoreDataset(model, questions, {
-    prompt: PROMPTS[style],
-    batchSize: num(a.batch, 'batch', 8, (n) => Number.isInteger(n) && n > 0),
-    store,
-    onProgress: (p) => {
-      if (p.resumed && !resumedNote) {
-        process.stderr.write(`resuming: ${p.resumed} of ${p.total} already scored in ${join(a.out!, 'scores.jsonl')}\n`);
-        resumedNote = true;
-      }
-      line(`scoring ${p.done}/${p.total} (${p.questionsPerSecond.toFixed(2)} questions/s)`, p.done === p.total);
-    },
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  const report = analyzeScores(records, { quantiles: pair(a.quantiles, 'quantiles'), thresholds: pair(a.thresholds, 'thresholds') });
-  const byId = new Map(questions.map((q) => [q.id, q]));
-  for (const b of BUCKETS) await writeFile(join(a.out, `${b}.jsonl`), toJsonl(report.buckets[b].ids.map((id) => byId.get(id)!)));
-  await writeFile(join(a.out, 'report.json'), JSON.stringify({
-    model: model.name, adapter: gpu.adapter.name, quant: model.report.quant, prompt: style, data: a.data, seconds, ...report,
-  }, null, 2) + '\n');
-  console.log(formatScoreReport(report));
-  console.log(`\nwrote ${join(a.out, 'scores.jsonl')}, easy/medium/hard.jsonl and report.json`);
-  model.dispose();
-  gpu.destroy();
+  // Nothing is written to --out before the model has loaded: a failed load leaves no empty folder.
+  const { engine, id, run, close } = await cliEngine({ out: a.out, cacheDir: a['cache-dir'] });
+  try {
+    const line = progressLine();
+    const q = quant(a.quant);
+    const info = await engine.loadModel(a.model, { quant: q }, (p) => line(describeLoadProgress(p)));
+    const adapter = (await engine.device()).adapter;
+    line(`${info.name} on ${adapter} (${info.report.quant})`, true);
+    // Every question is a training question of the run: the cut points are theirs.
+    const settings = defaultRunSettings(id, { name: a.model, source: recordedSource(a.model), quant: q }, basename(a.data));
+    settings.data.invalid = invalid;
+    const t0 = performance.now();
+    await engine.score({ ...settings, prompt: PROMPTS[style], scoreBatch: batch, quantiles: split.quantiles ?? settings.quantiles, thresholds: split.thresholds }, { train: questions, test: [] }, runProgress(line, { scores: join(a.out, 'scores.jsonl') }));
+    const seconds = (performance.now() - t0) / 1000;
+    const scored = new Map((await (await run.records<ScoreRecord>('scores.jsonl')).load()).map((r) => [r.id, r]));
+    const report = analyzeScores(questions.map((q) => scored.get(q.id)!), split);
+    const byId = new Map(questions.map((q) => [q.id, q]));
+    for (const b of BUCKETS) await run.write(`${b}.jsonl`, toJsonl(report.buckets[b].ids.map((id) => byId.get(id)!)));
+    await run.write('report.json', JSON.stringify({
+      model: info.name, adapter, quant: info.report.quant, prompt: style, data: a.data, seconds, ...report,
+    }, null, 2) + '\n');
+    console.log(formatScoreReport(report));
+    console.log(`\nwrote ${join(a.out, 'scores.jsonl')}, easy/medium/hard.jsonl and report.json`);
+  } finally {
+    await close();
+  }
 }

@@ -7,7 +7,7 @@
 import { toJsonl, type InvalidRow, type Question } from '../data/dataset';
 import { fetchHfDatasetRows } from '../data/datasets-server';
 import { parseDataset, type ParsedDataset } from '../data/formats';
-import { EntrotuneError, serializeError } from '../errors';
+import { DatasetError, EntrotuneError, serializeError } from '../errors';
 import { createDevice, type Gpu } from '../gpu/device';
 import { fromHfConfig } from '../model/config';
 import { loadModel, type LoadModelOptions } from '../model/load-model';
@@ -16,7 +16,7 @@ import type { GenerateResult, Model } from '../model/model';
 import { planInference, type MemoryPlan } from '../model/plan';
 import type { Quant } from '../model/quant';
 import type { ModelSource } from '../model/sources';
-import { runPipeline as runPipelineStages } from '../pipeline/pipeline';
+import { runPipeline as runPipelineStages, type PipelineOptions } from '../pipeline/pipeline';
 import type { PipelineReport } from '../pipeline/report';
 import { METHODS } from '../pipeline/targets';
 import { scoreDataset, type ScoreRecord } from '../score/score';
@@ -34,6 +34,18 @@ import { readRunData, readRunInfo, readRunPath, runFileNames, withoutKey, writeR
 import { summarizeScores } from './summary';
 import { makeTeacher } from './teachers';
 
+/** What the pipeline is told for a run's settings (all but the data, the teacher and the storage). */
+export function pipelineOptions(s: Omit<RunSettings, 'id' | 'model' | 'data'>, modelName: string) {
+  const { trainTokens, ...loop } = s.loop;
+  return {
+    methods: s.methods, prompt: s.prompt, order: s.order,
+    // Fixed thresholds replace the quantiles (and the report then names no quantiles).
+    quantiles: s.thresholds ? undefined : s.quantiles, thresholds: s.thresholds,
+    trainConfig: { ...s.train }, loop, trainTokens, includePrompt: s.includePrompt,
+    distill: { ...s.distill }, eval: s.eval, scoreBatch: s.scoreBatch, modelName, seed: s.seed,
+  } satisfies Omit<PipelineOptions, 'train' | 'test' | 'teacher' | 'storage'>;
+}
+
 export class LocalEngine implements Engine {
   private gpu: Promise<Gpu> | null = null;
   private model: Model | null = null;
@@ -45,10 +57,12 @@ export class LocalEngine implements Engine {
     private readonly cache: () => Promise<ModelCache | undefined>,
     private readonly sinkFor: (runId: string) => Promise<FileSink>,
     private readonly runs: RunFolders = memoryRunFolders(),
+    /** The device, asked for once, when first needed (the CLI lends the one its --kernels chose). */
+    private readonly openDevice: () => Promise<Gpu> = () => createDevice(),
   ) {}
 
   private getGpu(): Promise<Gpu> {
-    return (this.gpu ??= createDevice());
+    return (this.gpu ??= this.openDevice());
   }
 
   private needModel(): Model {
@@ -85,16 +99,27 @@ export class LocalEngine implements Engine {
     return this.needModel().generate(prompt, { ...options, onToken });
   }
 
-  async train(conversations: ChatMessage[][], config: Partial<TrainConfig>, loop: EngineTrainLoop, onProgress?: (p: TrainProgress) => void): Promise<{ losses: number[] }> {
+  async train(conversations: ChatMessage[][], config: Partial<TrainConfig>, loop: EngineTrainLoop, onProgress?: (p: TrainProgress) => void, onLog?: (text: string) => void): Promise<{ losses: number[] }> {
     const model = this.needModel();
-    if (!model.tokenizer) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'training needs the tokenizer and chat template');
-    const examples = conversations.map((m) => chatExample(model.tokenizer!, m, loop.includePrompt));
+    const tok = model.tokenizer;
+    if (!tok) throw new EntrotuneError(`${model.name} has no tokenizer.json`, 'training needs the tokenizer and chat template');
+    const { runId, includePrompt, source, ...rest } = loop;
+    const examples = conversations.map((m, i) => {
+      try {
+        return chatExample(tok, m, includePrompt);
+      } catch (err) {
+        // The chat template could not format this conversation: say which line of which file it is.
+        const line = source?.lines[i] ?? 0;
+        if (source && line > 0 && err instanceof EntrotuneError && !(err instanceof DatasetError)) throw new DatasetError(source.file, line, err.message.split('\nHINT: ')[0], err.hint || undefined);
+        throw err;
+      }
+    });
     // Each run starts a fresh PEFT-initialised adapter (a resumed run then loads its checkpoint).
     this.trainer?.dispose();
     this.trainer = null;
     model.setAdapter(null);
     this.trainer = await Trainer.create(model, config);
-    const losses = await trainLoop(this.trainer, examples, { ...loop, sink: await this.sinkFor(loop.runId), baseModel: model.name, onProgress });
+    const losses = await trainLoop(this.trainer, examples, { ...rest, sink: await this.sinkFor(runId), baseModel: model.name, onProgress, onLog });
     return { losses };
   }
 
@@ -244,13 +269,12 @@ export class LocalEngine implements Engine {
         }),
       });
       const stInfo = info, stRun = st;
-      const { trainTokens, ...loop } = s.loop;
+      const options = pipelineOptions(s, s.model.name);
       const report = await runPipelineStages(model, {
-        train, test, teacher, storage: st, methods: s.methods, prompt: s.prompt, quantiles: s.quantiles, order: s.order,
-        trainConfig: { ...s.train }, loop, trainTokens,
+        ...options, train, test, teacher, storage: st,
         // A teacher that gives the same text every time (a column, the demo's program) is not asked again.
-        distill: { ...s.distill, retries: teacher.deterministic ? 0 : s.distill.retries }, eval: s.eval, scoreBatch: s.scoreBatch,
-        modelName: s.model.name, seed: s.seed, signal: ctrl.signal,
+        distill: { ...options.distill, retries: teacher.deterministic ? 0 : s.distill.retries },
+        signal: ctrl.signal,
         onEvent: (e) => {
           const phase = e.phase === 'teacher' ? 'teacher' : e.phase === 'train' ? `train ${e.method}` : e.phase === 'eval' ? `eval ${e.method}` : null;
           if (phase && phase !== stInfo.phase) {

@@ -51,7 +51,8 @@ export type ProgressEvent = LoadProgress | (DownloadProgress & { phase: 'downloa
 
 /** Where the teacher's chains of thought come from. An API key is used for this run only, never stored. */
 export type TeacherSettings =
-  | { kind: 'http'; url: string; model: string; apiKey?: string }
+  /** `concurrency`: requests in flight (absent: the HTTP teacher's 4). */
+  | { kind: 'http'; url: string; model: string; apiKey?: string; concurrency?: number }
   | { kind: 'column'; field?: string }
   /** The offline demo's program that works digit chains one operation at a time (src/demo/teacher.ts). */
   | { kind: 'demo' }
@@ -70,11 +71,15 @@ export interface RunSettings {
   methods: Method[];
   order: 'mix' | 'two-phase';
   quantiles: [number, number];
+  /** Fixed cut points on H/Hmax instead of the quantiles (the CLI's --thresholds); absent: the quantiles. */
+  thresholds?: [number, number];
   /** `mode` 'full': every weight of an unquantised base is trained (absent: LoRA). */
   train: { r: number; alpha: number; lr: number; dropout: number; schedule: 'cosine' | 'constant'; warmupSteps: number; mode?: 'lora' | 'full' };
   /** `pack`: tokens per packed training row (see packExamples); absent: one padded example per row.
    *  `trainTokens`: the same token budget for every method (see PipelineOptions); absent: `epochs`. */
   loop: { epochs: number; batchSize: number; accumulation: number; checkpointEvery: number; maxSteps?: number; pack?: number; trainTokens?: number };
+  /** Train on the prompt's tokens too, as the paper did (absent: the answer only). */
+  includePrompt?: boolean;
   distill: { retries: number; maxTokens: number };
   eval: { maxNewTokens: number; maxBatch: number };
   scoreBatch: number;
@@ -150,7 +155,7 @@ export interface Engine {
   generate(prompt: string | ChatMessage[] | number[], options: { maxNewTokens?: number; temperature?: number; topP?: number; seed?: number }, onToken?: (id: number, text: string) => void): Promise<GenerateResult>;
   /** LoRA training on chat conversations (the last assistant message is trained); checkpoints in
    *  the run's folder (OPFS in the browser), resumed when `resume` is set and one exists. */
-  train(conversations: ChatMessage[][], config: Partial<TrainConfig>, loop: EngineTrainLoop, onProgress?: (p: TrainProgress) => void): Promise<{ losses: number[] }>;
+  train(conversations: ChatMessage[][], config: Partial<TrainConfig>, loop: EngineTrainLoop, onProgress?: (p: TrainProgress) => void, onLog?: (text: string) => void): Promise<{ losses: number[] }>;
   /** The trained adapter as PEFT files. */
   exportAdapter(): Promise<{ config: string; weights: Uint8Array }>;
   cachedModels(): Promise<CachedModel[]>;
@@ -186,9 +191,16 @@ export interface EngineTrainLoop {
   epochs?: number;
   batchSize?: number;
   accumulation?: number;
+  /** Tokens per packed row (see packExamples); absent: one padded example per row. */
+  pack?: number;
+  /** Stop after this many optimizer steps (absent: every epoch). */
+  maxSteps?: number;
   checkpointEvery?: number;
   /** Names the checkpoint folder. */
   runId: string;
   resume?: boolean;
   includePrompt?: boolean;
+  /** Where the conversations came from: one the chat template cannot format is then a DatasetError
+   *  naming the file and its line (a line of 0: none to name). */
+  source?: { file: string; lines: number[] };
 }

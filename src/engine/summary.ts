@@ -12,9 +12,9 @@ function bucketOfRecord(r: ScoreRecord, hmax: number, bounds: [number, number] |
   return bucketOf(hmax > 0 ? r.entropy / hmax : 0, bounds);
 }
 
-export function summarizeScores(train: ScoreRecord[], test: ScoreRecord[], s: Pick<RunSettings, 'quantiles' | 'seed'>): ScoreSummary {
+export function summarizeScores(train: ScoreRecord[], test: ScoreRecord[], s: Pick<RunSettings, 'quantiles' | 'thresholds' | 'seed'>): ScoreSummary {
   const anyValid = train.some((r) => r.correct !== null);
-  const report = anyValid ? analyzeScores(train, { quantiles: s.quantiles, seed: s.seed }) : null;
+  const report = anyValid ? analyzeScores(train, { quantiles: s.quantiles, thresholds: s.thresholds, seed: s.seed }) : null;
   const hmaxAll = Math.max(0, ...train.map((r) => r.entropy));
   const hmax = report ? report.hmax : hmaxAll;
   const bounds = report ? report.bounds : null;

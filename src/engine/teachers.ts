@@ -24,7 +24,7 @@ export interface TeacherNeeds {
 export async function makeTeacher(t: TeacherSettings, o: TeacherNeeds): Promise<Teacher> {
   switch (t.kind) {
     case 'http':
-      return httpTeacher({ url: t.url, model: t.model, apiKey: t.apiKey });
+      return httpTeacher({ url: t.url, model: t.model, apiKey: t.apiKey, concurrency: t.concurrency });
     case 'column': {
       const field = t.field?.trim() || 'rationale';
       return columnTeacher({ name: field, style: o.labels });
