@@ -1,7 +1,7 @@
 // entrotune's command line. Each command prints progress on stderr as it goes and exits non-zero
 // with the error's message (and its HINT) on failure.
 
-import { cliDevice, takeKernelsOption } from './cli/args';
+import { cliDevice, HelpRequested, takeKernelsOption } from './cli/args';
 import { EntrotuneError } from './errors';
 import { generateCommand, GENERATE_USAGE } from './cli/generate';
 import { planCommand, PLAN_USAGE } from './cli/plan';
@@ -10,7 +10,15 @@ import { trainCommand, TRAIN_USAGE } from './cli/train';
 import { demoCommand, DEMO_USAGE } from './cli/demo';
 import { evalCommand, EVAL_USAGE, pipelineCommand, PIPELINE_USAGE } from './cli/pipeline';
 
-const USAGE = `usage: entrotune <command> [options]
+const DEVICE_USAGE = 'entrotune device: print the WebGPU adapter, its limits and features, and the kernel set';
+
+/** Each command's own usage, for `entrotune <command> --help` and `entrotune help <command>`. */
+const USAGES: Record<string, string> = {
+  demo: DEMO_USAGE, generate: GENERATE_USAGE, score: SCORE_USAGE, train: TRAIN_USAGE, pipeline: PIPELINE_USAGE,
+  eval: EVAL_USAGE, plan: PLAN_USAGE, device: DEVICE_USAGE,
+};
+
+const USAGE = `usage: entrotune <command> [options]      (entrotune <command> --help: that command's options)
 
 commands:
   demo        ${DEMO_USAGE}
@@ -45,6 +53,7 @@ async function main(argv: string[]): Promise<void> {
     case 'plan':
       return planCommand(rest);
     case 'device': {
+      if (rest.includes('--help') || rest.includes('-h')) throw new HelpRequested(DEVICE_USAGE);
       const gpu = await cliDevice();
       console.log(gpu.describe());
       gpu.destroy();
@@ -53,7 +62,7 @@ async function main(argv: string[]): Promise<void> {
     case 'help':
     case '--help':
     case '-h':
-      console.log(USAGE);
+      console.log(USAGES[rest[0]] ?? USAGE);
       return;
     default:
       throw new EntrotuneError(`unknown command '${command}'`, 'run `entrotune help` for the list');
@@ -61,6 +70,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof HelpRequested) {
+    console.log(err.usage);
+    return;
+  }
   console.error(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
   process.exitCode = 1;
 });

@@ -10,7 +10,15 @@ import { formatBytes } from '../gpu/memory';
 import type { Quant } from '../model/quant';
 import { RUN_DEFAULTS } from '../settings/defaults';
 
+/** Thrown by parse() on --help or -h: the command's usage goes to stdout and the exit status is 0. */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super('help requested');
+  }
+}
+
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested(usage);
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
   } catch (err) {
@@ -65,7 +73,7 @@ export async function readDataFile(file: string): Promise<string> {
  *  stderr and skipped (or stops the run). */
 export async function readQuestions(file: string, o: { limit?: number; onInvalid?: 'skip' | 'stop' } = {}): Promise<{ questions: Question[]; invalid: number }> {
   const { basename } = await import('node:path');
-  const parsed = parseDataset(await readDataFile(file), basename(file), { onInvalid: o.onInvalid });
+  const parsed = parseDataset(await readDataFile(file), basename(file), { onInvalid: o.onInvalid, stopHint: 'leave out --on-invalid stop (invalid rows are then listed and skipped)' });
   for (const bad of parsed.invalid) process.stderr.write(`skipped ${basename(file)} line ${bad.line}: ${bad.reason}\n`);
   const qs = o.limit ? parsed.questions.slice(0, o.limit) : parsed.questions;
   if (!qs.length) throw new EntrotuneError(`${file} has no valid questions`);

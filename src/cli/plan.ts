@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fromHfConfig } from '../model/config';
+import { CorruptFileError, EntrotuneError } from '../errors';
 import { planInference, type DeviceLimitsLike, DEFAULT_LIMITS } from '../model/plan';
 import { formatBytes } from '../gpu/memory';
 import { num, parse, quant } from './args';
@@ -20,6 +21,21 @@ export function inferencePlanTable(configs: { name: string; json: unknown }[], q
   return rows.join('\n');
 }
 
+/** A config.json given on the command line, or a typed error naming it. */
+function readConfig(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EntrotuneError(`${file}: cannot be read (${(err as Error).message})`, `check the path (relative paths start from ${process.cwd()})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CorruptFileError(file, `not valid JSON (${(err as Error).message})`, 'give the config.json published with the model');
+  }
+}
+
 export async function planCommand(argv: string[]): Promise<void> {
   const files: string[] = [];
   const rest: string[] = [];
@@ -28,7 +44,7 @@ export async function planCommand(argv: string[]): Promise<void> {
     else rest.push(argv[i]);
   }
   const a = parse(rest, { quant: { type: 'string' }, batch: { type: 'string' }, seq: { type: 'string' }, cache: { type: 'string' } }, PLAN_USAGE);
-  if (!files.length) throw new Error(`--config is required\n${PLAN_USAGE}`);
-  const configs = files.map((f) => ({ name: f.split('/').pop()!.replace(/\.json$/, ''), json: JSON.parse(readFileSync(f, 'utf8')) as unknown }));
+  if (!files.length) throw new EntrotuneError('--config is required', PLAN_USAGE);
+  const configs = files.map((f) => ({ name: f.split('/').pop()!.replace(/\.json$/, ''), json: readConfig(f) }));
   console.log(inferencePlanTable(configs, quant(a.quant) ?? 'nf4', num(a.batch, 'batch', 1), num(a.seq, 'seq', 1024), num(a.cache, 'cache', 0)));
 }

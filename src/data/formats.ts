@@ -16,6 +16,8 @@ export interface ParseDatasetOptions {
   format?: DatasetFormat;
   /** 'skip' (default): list invalid rows and go on; 'stop': throw a DatasetError at the first one. */
   onInvalid?: 'skip' | 'stop';
+  /** With 'stop': what the error's hint says to do instead (the CLI names its flag, the API its option). */
+  stopHint?: string;
 }
 
 export interface ParsedDataset {
@@ -27,7 +29,7 @@ export interface ParsedDataset {
 export function parseDataset(text: string, fileName: string, opts: ParseDatasetOptions = {}): ParsedDataset {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM, as Excel writes
   const format = opts.format ?? detectFormat(text, fileName);
-  const rows = new RowCollector(fileName, format === 'json' ? 'row' : 'line', opts.onInvalid ?? 'skip');
+  const rows = new RowCollector(fileName, format === 'json' ? 'row' : 'line', opts.onInvalid ?? 'skip', opts.stopHint);
   if (format === 'jsonl') readJsonl(text, rows);
   else if (format === 'json') readJsonArray(text, fileName, rows);
   else readCsv(text, fileName, rows);

@@ -31,11 +31,12 @@ export class RowCollector {
     private readonly file: string,
     private readonly unit: 'line' | 'row',
     private readonly onInvalid: 'skip' | 'stop',
+    private readonly stopHint?: string,
   ) {}
 
   reject(line: number, reason: string, raw: string): void {
     if (this.onInvalid === 'stop') {
-      throw new DatasetError(this.file, line, reason, `fix or remove that ${this.unit}, or load the dataset with invalid rows skipped (onInvalid: 'skip')`, this.unit);
+      throw new DatasetError(this.file, line, reason, `fix or remove that ${this.unit}, or ${this.stopHint ?? "load the dataset with invalid rows skipped (onInvalid: 'skip')"}`, this.unit);
     }
     this.invalid.push({ line, reason, raw });
   }
