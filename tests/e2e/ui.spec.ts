@@ -76,6 +76,11 @@ test('all six steps by clicks: fixture model, fixture data, column teacher, thre
 
   // 1 · Model: the memory plan from config.json, then the download and load.
   await page.locator('#step-model').getByLabel('A URL').check();
+  // Unreachable (as offline): the plan says what failed and what to do, not just "Failed to fetch".
+  await page.getByLabel(/URL of a folder/).fill('http://127.0.0.1:9/nothing');
+  await page.getByRole('button', { name: 'Check memory' }).click();
+  await expect(page.locator('#model-plan-out .error')).toContainText('could not reach http://127.0.0.1:9/nothing/config.json');
+  await expect(page.locator('#model-plan-out .error')).toContainText('offline demo');
   await page.getByLabel(/URL of a folder/).fill(MODEL_URL);
   await page.getByRole('button', { name: 'Check memory' }).click();
   await expect(page.locator('#model-plan-out')).toContainText('LoRA training');
@@ -118,7 +123,12 @@ test('all six steps by clicks: fixture model, fixture data, column teacher, thre
   await page.getByLabel('A column of the dataset').check();
   await expect(page.locator('#teacher-column-info')).toContainText('8 of 8 training questions have a rationale');
 
-  // 5 · Train: all three methods.
+  // 5 · Train: all three methods. Every text the evaluation line shows is recorded as it changes.
+  await page.evaluate(() => {
+    const seen: string[] = ((window as unknown as { evalTexts: string[] }).evalTexts = []);
+    const line = document.getElementById('eval-progress-text')!;
+    new MutationObserver(() => seen.push(line.textContent ?? '')).observe(line, { childList: true, characterData: true, subtree: true });
+  });
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await expect(page.locator('#train-stats')).toContainText('tokens/s', { timeout: 120_000 });
   await expect(page.locator('#teacher-stats')).toContainText('kept');
@@ -126,6 +136,11 @@ test('all six steps by clicks: fixture model, fixture data, column teacher, thre
   await expect(page.locator('#status')).toContainText('finished', { timeout: 240_000 });
   await expect(page.locator('#loss-chart canvas')).toHaveCount(1);
   await shot('train');
+  // Evaluation was never silent: the line moved during an evaluation, with tokens written before the
+  // answers were done (each method's evaluation writes up to 256 tokens per answer, seconds here).
+  const evalTexts = await page.evaluate(() => (window as unknown as { evalTexts: string[] }).evalTexts);
+  const midway = evalTexts.map((t) => /(\d+) of (\d+) held-out questions answered \((\d+) tokens written\)/.exec(t)).filter((m) => m && Number(m[1]) < Number(m[2]) && Number(m[3]) > 0);
+  expect(midway.length, evalTexts.join('\n')).toBeGreaterThan(0);
 
   // 6 · Results: one row per method plus the base; the numbers agree with each other.
   const table = await resultsTable(page);
