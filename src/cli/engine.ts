@@ -80,7 +80,7 @@ export function runProgress(line: (text: string, final?: boolean) => void, o: { 
     else if (e.phase === 'split') line(`split: easy ${e.report.buckets.easy.count}, medium ${e.report.buckets.medium.count}, hard ${e.report.buckets.hard.count}; ROC AUC ${e.report.auc?.auc.toFixed(3) ?? 'n/a'}`, true);
     else if (e.phase === 'teacher') line(`teacher ${e.done}/${e.total}: ${e.calls} calls, ${e.cached} from the cache; kept ${e.kept}, retried ${e.retried}, fallback ${e.fallback}`, e.done === e.total);
     else if (e.phase === 'train') line(`${e.method}: step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} | tokens/s: ${e.processedTokensPerSecond.toFixed(0)} processed (prompt + target), ${e.tokensPerSecond.toFixed(0)} trained (target) | GPU ${formatBytes(e.gpuBytes)} | ETA ${e.method} training ${seconds(e.eta)}, whole ${whole} ${estimate(e.etaRun)}`, e.step === e.totalSteps);
-    else if (e.phase === 'eval') line(`${e.method}: evaluating ${e.done}/${e.total} (${e.correct} right)${e.etaRun ? ` | ETA whole ${whole} ${estimate(e.etaRun)}` : ''}`, e.done === e.total);
+    else if (e.phase === 'eval') line(`${e.method}: evaluating ${e.done}/${e.total} answered, ${e.tokens} tokens written (${e.correct} right so far)${e.etaRun ? ` | ETA whole ${whole} ${estimate(e.etaRun)}` : ''}`, e.done === e.total);
     else if (e.phase === 'method-done') line(`${e.result.method}: ${(100 * e.result.accuracy.p).toFixed(1)}% on held-out questions (train ${e.result.trainSeconds.toFixed(0)} s, eval ${e.result.evalSeconds.toFixed(0)} s)`, true);
     else if (e.phase === 'log') process.stderr.write(`${e.text}\n`);
   };

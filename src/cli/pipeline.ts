@@ -136,11 +136,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const records = await evaluate(model, questions, {
     prompt: PROMPTS[style], maxNewTokens: num(a['max-new-tokens'], 'max-new-tokens', D.eval.maxNewTokens, int), maxBatch: num(a['eval-batch'], 'eval-batch', D.eval.maxBatch, int),
     store: a.out ? await fileStore<EvalRecord>(join(a.out, 'eval.jsonl')) : undefined,
-    onProgress: (p) => line(`evaluating ${p.done}/${p.total} (${p.correct} right)`, p.done === p.total),
+    onProgress: (p) => line(`evaluating ${p.done}/${p.total} answered, ${p.tokens} tokens written (${p.correct} right so far)`, p.done === p.total),
   });
   const acc = accuracyOf(records);
-  const reasoned = records.filter((r) => r.reasoned).length;
-  console.log(`accuracy ${(100 * acc.p).toFixed(1)}% [${(100 * acc.low).toFixed(1)}, ${(100 * acc.high).toFixed(1)}] on ${acc.n} questions (${acc.correct} right); ${reasoned} answers reasoned ([[…]]), ${records.filter((r) => r.pred === null).length} named no option`);
+  const count = (f: (r: EvalRecord) => boolean) => records.filter(f).length;
+  console.log(`accuracy ${(100 * acc.p).toFixed(1)}% [${(100 * acc.low).toFixed(1)}, ${(100 * acc.high).toFixed(1)}] on ${acc.n} questions (${acc.correct} right); ${count((r) => r.reasoned)} answers reasoned (text, then a final [[X]]), ${count((r) => r.malformed)} malformed, ${count((r) => r.pred === null)} named no option`);
   model.dispose();
   gpu.destroy();
 }
