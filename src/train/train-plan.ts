@@ -164,7 +164,7 @@ export class TrainPlan {
     plan.loss = ce.loss;
     add(await rmsnormBackward(gpu, a('dsel'), a('dhsel'), a('sel'), w.norm, a('rstdsel'), N, C, false));
     if (full) add(await rmsnormBackwardWeight(gpu, full.norm, a('dhsel'), a('sel'), a('rstdsel'), N, C));
-    // dx = 0 except on the trained rows (the zeros are written by run()).
+    // dx = 0 except on the trained rows (record() clears it first).
     add(await scatterRowsIdx(gpu, a('dx'), a('dsel'), a('rows'), N, C));
 
     // Backward, last layer first: each layer recomputed from its input (unless kept), then undone line by line.
@@ -189,7 +189,6 @@ export class TrainPlan {
     gpu.write(this.acts.get('ids'), ids);
     gpu.write(this.acts.get('rows'), rows);
     gpu.write(this.acts.get('targets'), targets);
-    gpu.write(this.acts.get('dx'), new Float32Array(B * T * this.cfg.C));
     if (this.embedBack) {
       // CSR of token positions: uniq[u], its rows pos[off[u] .. off[u+1]]
       const byId = new Map<number, number[]>();
@@ -218,6 +217,9 @@ export class TrainPlan {
   }
 
   record(encoder: GPUCommandEncoder): void {
+    // dx = 0 except on the trained rows, which the loss head scatters in: cleared on the GPU, not uploaded.
+    const dx = this.acts.get('dx');
+    encoder.clearBuffer(dx.buffer, dx.offset, dx.bytes);
     record(encoder, this.dispatches);
   }
 

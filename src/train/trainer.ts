@@ -60,6 +60,8 @@ export interface StepResult {
 }
 
 const IGNORE = 0xffffffff;
+/** Micro-batches one optimizer step can accumulate (their losses wait in one small GPU buffer). */
+const LOSS_SLOTS = 1024;
 
 /** PEFT's init: A ~ kaiming_uniform(a=√5) = U(−1/√in, 1/√in), B = 0. */
 export function initLora(gpu: Gpu, model: Model, c: Pick<TrainConfig, 'r' | 'alpha' | 'targets' | 'seed'>): LoraWeights {
@@ -187,7 +189,8 @@ export class Trainer {
   /** Micro-batches seen: seeds the dropout masks (set it to replay a mask). */
   dropoutTick = 0;
   private micro = 0;
-  private pendingLoss: number[] = [];
+  /** Each micro-batch's loss, copied on the GPU into slot `micro`; read back once per optimizer step. */
+  private lossSlots!: Tensor;
   private pendingTokens = 0;
 
   private constructor(
@@ -237,6 +240,7 @@ export class Trainer {
       dispatches.push(...(await reduceForward(gpu, slot, partials, x.t, x.t.bytes / 4, 'sumsq')));
     }
     t.normScratch = { partials, out, dispatches };
+    t.lossSlots = gpu.tensor('micro-batch losses', [LOSS_SLOTS], 'f32', 'scratch');
     return t;
   }
 
@@ -281,19 +285,27 @@ export class Trainer {
     return p;
   }
 
-  /** Forward + backward of one micro-batch: the loss, gradients added into `grads`. */
-  async accumulate(batch: TrainBatch): Promise<number> {
+  /** Forward + backward of one micro-batch: gradients added into `grads`, the loss kept on the GPU. */
+  async accumulate(batch: TrainBatch): Promise<void> {
     const gpu = this.model.gpu;
     gpu.assertAlive();
     const { plan, trained } = await this.load(batch);
+    if (this.micro >= LOSS_SLOTS) throw new EntrotuneError(`more than ${LOSS_SLOTS} micro-batches in one optimizer step`, `use at most ${LOSS_SLOTS} accumulation steps (a larger micro-batch instead)`);
     const enc = gpu.device.createCommandEncoder({ label: 'train step' });
     plan.record(enc);
+    // The loss stays on the GPU until the step is taken: no readback (and no wait) per micro-batch.
+    enc.copyBufferToBuffer(plan.loss.buffer, plan.loss.offset, this.lossSlots.buffer, this.lossSlots.offset + 4 * this.micro, 4);
     gpu.device.queue.submit([enc.finish()]);
-    const [loss] = await gpu.read(plan.loss);
     this.micro++;
     this.pendingTokens += trained;
-    this.pendingLoss.push(loss);
-    return loss;
+  }
+
+  /** The mean loss of the micro-batches accumulated since the last step (one readback). */
+  private async pendingLoss(): Promise<number> {
+    const slots = await this.model.gpu.read({ ...this.lossSlots, bytes: 4 * this.micro, shape: [this.micro] });
+    let sum = 0;
+    for (let i = 0; i < this.micro; i++) sum += slots[i];
+    return sum / this.micro;
   }
 
   /**
@@ -325,18 +337,21 @@ export class Trainer {
     return { plan, trained: rows.length };
   }
 
-  /** Zero the gradient buffers (done after each optimiser step). */
+  /** Zero the gradient buffers (done after each optimiser step), on the GPU. */
   zeroGrads(): void {
-    for (const { t } of this.grads) this.model.gpu.write(t, new Float32Array(t.bytes / 4));
+    const gpu = this.model.gpu;
+    const enc = gpu.device.createCommandEncoder({ label: 'zero gradients' });
+    for (const { t } of this.grads) enc.clearBuffer(t.buffer, t.offset, Math.ceil(t.bytes / 4) * 4);
+    gpu.device.queue.submit([enc.finish()]);
     this.micro = 0;
-    this.pendingLoss = [];
     this.pendingTokens = 0;
   }
 
   /** The loss and every LoRA gradient of one batch (PEFT names), for checks. Leaves grads zeroed. */
   async lossAndGradients(batch: TrainBatch): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
     this.zeroGrads();
-    const loss = await this.accumulate(batch);
+    await this.accumulate(batch);
+    const loss = await this.pendingLoss();
     const grads = new Map<string, Float32Array>();
     for (const { name, t } of this.grads) grads.set(name, await this.model.gpu.read(t));
     this.zeroGrads();
@@ -359,8 +374,8 @@ export class Trainer {
     const gpu = this.model.gpu;
     if (!this.micro) throw new EntrotuneError('optimizerStep without gradients', 'call accumulate() first');
     // Micro-batches each averaged their own loss: average the gradients over them.
-    const norm = (await this.gradNorm()) / this.micro;
-    const loss = this.pendingLoss.reduce((a, b) => a + b, 0) / this.pendingLoss.length;
+    const [gradNorm, loss] = await Promise.all([this.gradNorm(), this.pendingLoss()]);
+    const norm = gradNorm / this.micro;
     const tokens = this.pendingTokens;
     const lr = learningRate(this.config, this.step);
     if (!Number.isFinite(norm) || !Number.isFinite(loss)) {
@@ -402,6 +417,7 @@ export class Trainer {
       gpu.destroyBuffer(this.normScratch.out.buffer);
     }
     for (const list of [this.grads, this.m, this.v]) for (const { t } of list) gpu.destroyBuffer(t.buffer);
+    if (this.lossSlots) gpu.destroyBuffer(this.lossSlots.buffer);
   }
 }
 
