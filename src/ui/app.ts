@@ -9,6 +9,7 @@ import type { DeviceInfo, Engine, ModelInfo, RunDetails, RunEvent, RunInfo, RunM
 import type { Quant } from '../model/quant';
 import { $, describeError, input, num } from './dom';
 import { fillForms, methodsFromForm, newRunId, settingsFromForm, syncFullBox, teacherFromForm } from './settings';
+import { RUN_DEFAULTS } from '../settings/defaults';
 import { Views } from './views';
 
 export interface LoadedModel {
@@ -96,7 +97,7 @@ export class App {
       const limit = num('data-limit', 0);
       const qs = limit > 0 ? this.data.questions.slice(0, limit) : this.data.questions;
       try {
-        this.split = splitTrainTest(qs, { testFraction: num('data-test-fraction', 0.2), seed: num('hp-seed', 0) });
+        this.split = splitTrainTest(qs, { testFraction: num('data-test-fraction', RUN_DEFAULTS.testFraction), seed: num('hp-seed', RUN_DEFAULTS.seed) });
       } catch (e) {
         this.split = null;
         this.error('Data', e);
@@ -119,7 +120,7 @@ export class App {
   private settings(id: string): RunSettings {
     const m = this.model!;
     const given = this.data?.split;
-    const testFraction = given ? given.test.length / (given.train.length + given.test.length) : num('data-test-fraction', 0.2);
+    const testFraction = given ? given.test.length / (given.train.length + given.test.length) : num('data-test-fraction', RUN_DEFAULTS.testFraction);
     const data = { name: this.data?.name ?? this.run?.settings.data.name ?? 'data', testFraction, invalid: this.data?.invalid.length ?? 0 };
     const s = settingsFromForm(id, { name: m.info.name, source: m.source, quant: m.quant }, data);
     const x = this.data?.extra;

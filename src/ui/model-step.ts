@@ -10,6 +10,7 @@ import { fileUrl, parseModelSource, type ModelSource } from '../model/sources';
 import type { App } from './app';
 import { $, describeError, el, formatBytes, input, radioPanels, radioValue, replace, setRadio, table } from './dom';
 import { applyTrainDefaults, trainDefaults } from './settings';
+import { RUN_DEFAULTS } from '../settings/defaults';
 
 interface PickedSource {
   load: ModelSource;
@@ -73,7 +74,7 @@ export function initModelStep(app: App): void {
     try {
       const { load } = sourceFromForm();
       const config = await fetchConfig(load);
-      const r = Number(input('hp-r').value) || 16, batch = Number(input('hp-batch').value) || 4, seqLen = 512;
+      const r = Number(input('hp-r').value) || RUN_DEFAULTS.train.r, batch = Number(input('hp-batch').value) || RUN_DEFAULTS.loop.batchSize, seqLen = 512;
       const probe = await app.engine.planTraining(config, { quant: 'nf4', batch, seqLen, r });
       const quant: Quant = quantFromForm() ?? (probe.parameters < 100e6 ? 'none' : 'nf4');
       const trainPlan = quant === 'nf4' ? probe : await app.engine.planTraining(config, { quant, batch, seqLen, r });
