@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  *  finite differences): run under both kernel sets. */
 const KERNEL_SUITES = [
   'matmul', 'rmsnorm', 'rope', 'swiglu', 'attention', 'attention-backward', 'rows', 'convert', 'quantize', 'linear',
-  'embedding', 'loss', 'entropy', 'elementwise', 'reduce', 'dropout', 'adamw',
+  'embedding', 'crossentropy', 'entropy', 'elementwise', 'reduce', 'dropout', 'adamw',
   'full-finetune', 'pytorch', 'batch-generate', 'load',
 ].map((n) => `tests/gpu/${n}.test.ts`);
 

@@ -1,4 +1,4 @@
-// Launcher for attention_backward.wgsl: the backward pass of causal GQA attention over a whole
+// Launcher for attention-backward.wgsl: the backward pass of causal GQA attention over a whole
 // sequence (pos0 = 0, S = T), rebuilding the probabilities from the forward's saved lse.
 // Outputs first, then inputs, then sizes.
 
@@ -34,7 +34,7 @@ export async function attentionBackward(
   for (const t of [dk, dv, k, v]) needElements('attention_backward', t, B * T * NKV * HS);
   for (const t of [D, lse]) needElements('attention_backward', t, B * NH * T);
   const params = [['u32', T], ['u32', NH], ['u32', NKV], ['u32', HS], ['f32', 1 / Math.sqrt(HS)]] as const;
-  const key = { shader: 'attention_backward' };
+  const key = { shader: 'attention-backward' };
   // GPU set: a workgroup per row; software set: an invocation per row, 64 to a workgroup, rows read
   // as vec4 (head sizes that are not a multiple of 4 use the tiled entries).
   const software = gpu.kernels === 'software' && HS % 4 === 0;

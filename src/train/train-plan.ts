@@ -18,7 +18,7 @@ import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
 import { numel, type Tensor } from '../gpu/tensor';
 import { rmsnormBackward, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
 import { gatherRows, scatterRowsIdx } from '../kernels/rows';
-import { crossEntropy } from '../kernels/loss';
+import { crossEntropy } from '../kernels/crossentropy';
 import { setDropoutSeed } from '../kernels/dropout';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding';
 import { LORA_TARGETS, type LoraWeights, type ModelWeights } from '../model/architecture';

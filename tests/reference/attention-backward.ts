@@ -1,4 +1,4 @@
-// Float64 CPU reference for the backward pass of causal GQA attention (attention_backward.wgsl).
+// Float64 CPU reference for the backward pass of causal GQA attention (attention-backward.wgsl).
 // Plain loops over b, h, i: rebuild the row of probabilities with its own forward (max-shifted
 // softmax), then push the row's gradient into dq, dk, dv. Training layout: pos0 = 0, S = T.
 

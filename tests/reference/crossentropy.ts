@@ -1,8 +1,8 @@
-// Float64 CPU reference for the loss (shaders/crossentropy.wgsl, launched by src/kernels/loss.ts):
+// Float64 CPU reference for the loss (shaders/crossentropy.wgsl, launched by src/kernels/crossentropy.ts):
 // cross-entropy over the lm_head, mean over valid rows (the PyTorch/HF convention with ignore_index).
 // Plain loops.
 
-/** Target of a row without loss (matches src/kernels/loss.ts). */
+/** Target of a row without loss (matches src/kernels/crossentropy.ts). */
 export const IGNORE = 0xffffffff;
 
 /**

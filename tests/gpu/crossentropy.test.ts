@@ -2,11 +2,11 @@
 // against the float64 reference; the reference itself against finite differences.
 import { describe, expect, it } from 'vitest';
 import { releaseDispatch, run } from '../../src/gpu/dispatch';
-import { crossEntropy, IGNORE_INDEX } from '../../src/kernels/loss';
+import { crossEntropy, IGNORE_INDEX } from '../../src/kernels/crossentropy';
 import type { Bits } from '../../src/kernels/quantize';
 import { destroyWeight, f32Source, LoadScratch, loadWeight } from '../../src/model/weights';
 import { fd, firstMismatch } from '../reference/compare';
-import * as lossRef from '../reference/loss';
+import * as lossRef from '../reference/crossentropy';
 import { loadedWeights } from '../reference/quantize';
 import { randomArray } from '../reference/random';
 import { bindingFor, free, getGpu, poisoned, upload, uploadU32 } from './gpu';

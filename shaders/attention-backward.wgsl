@@ -1,4 +1,4 @@
-// attention_backward.wgsl — backward pass of causal grouped-query attention (attention.wgsl), recomputing
+// attention-backward.wgsl — backward pass of causal grouped-query attention (attention.wgsl), recomputing
 // the probabilities from the saved lse instead of storing the T×T matrix.
 //
 // For batch b, head h, kv head g = h / (NH/NKV), query i, key j ≤ i (training: pos0 = 0, S = Tq = T):
