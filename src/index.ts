@@ -36,7 +36,8 @@ export { memoryStore, opfsStore, fileStore } from './score/store';
 export type { RecordStore } from './score/store';
 
 // Training (LoRA over a frozen, possibly NF4 base).
-export { Trainer, TRAIN_DEFAULTS, initLora, learningRate } from './train/trainer';
+export { Trainer, TRAIN_DEFAULTS, learningRate } from './train/trainer';
+export { initLora } from './train/params';
 export type { TrainConfig, TrainBatch, StepResult } from './train/trainer';
 export { trainLoop, runTrainLoop, loopSteps, chatExample, saveAdapterFiles as saveAdapter, epochOrder } from './train/loop';
 export type { TrainExample, TrainLoopOptions, TrainLoopResult, TrainTokens, TrainProgress } from './train/loop';
