@@ -10,12 +10,27 @@ import { binding, type Tensor } from './tensor';
 
 export type Param = readonly ['u32' | 'i32' | 'f32', number];
 
+/**
+ * The work one launch must do whatever the kernel, from its sizes (for the bench's roofline, never for
+ * behaviour). flops: a multiply-add counts 2; exp, sqrt and division 1 each; index maths, comparisons
+ * and dequantising a weight count nothing. bytes: the least global-memory traffic: every input element
+ * read once, every output written once (and read too when it is added into), quantised weights at their
+ * packed size with their scales. A tiled kernel that loads a value twice moves more than this; the
+ * bench's achieved GB/s are measured against this floor.
+ */
+export interface Cost {
+  readonly flops: number;
+  readonly bytes: number;
+}
+
 export interface Dispatch {
   readonly label: string;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
   readonly workgroups: readonly [number, number, number];
   readonly uniform: GPUBuffer | null;
+  /** Set by the launcher from the sizes it was given (sizes rewritten later in the uniform are not seen). */
+  readonly cost?: Cost;
 }
 
 const UNIFORM_COPY_DST = 0x0040 | 0x0008;
@@ -38,6 +53,7 @@ export async function makeDispatch(
   tensors: readonly (Tensor | GPUBufferBinding)[],
   params: readonly Param[] | null,
   workgroups: readonly [number, number?, number?],
+  cost?: Cost,
 ): Promise<Dispatch> {
   const pipeline = await gpu.pipelines.get(key);
   const label = `${key.shader}:${key.entry}`;
@@ -58,7 +74,7 @@ export async function makeDispatch(
   const bindGroup = gpu.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   const err = await gpu.device.popErrorScope();
   if (err) throw new GpuError(`${label}: bind group: ${err.message}`, 'check the launcher\'s tensors against the shader\'s bindings');
-  return { label, pipeline, bindGroup, workgroups: [x, y, z], uniform };
+  return { label, pipeline, bindGroup, workgroups: [x, y, z], uniform, cost };
 }
 
 /** Record dispatches, in order, into one compute pass. */

@@ -29,7 +29,8 @@ export function adamwParams(n: number, s: AdamwStep): Param[] {
 export async function adamwStep(gpu: Gpu, param: Tensor, m: Tensor, v: Tensor, grad: Tensor, n: number, s: AdamwStep): Promise<Dispatch> {
   needPositive('adamw_step', { n });
   for (const t of [param, m, v, grad]) needElements('adamw_step', t, n);
-  return makeDispatch(gpu, { shader: 'adamw', entry: 'adamw_step' }, [param, m, v, grad], adamwParams(n, s), grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, n));
+  return makeDispatch(gpu, { shader: 'adamw', entry: 'adamw_step' }, [param, m, v, grad], adamwParams(n, s), grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, n),
+    { flops: 17 * n, bytes: 28 * n }); // p, m, v, grad read; p, m, v written (the shader's 20 bytes/element count p, m, v once)
 }
 
 /** Rewrite a built AdamW dispatch's parameters for the next step. */

@@ -40,9 +40,16 @@ export async function attentionBackward(
   const software = gpu.kernels === 'software' && HS % 4 === 0;
   const rows = (heads: number): [number, number, number] =>
     software ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, T * heads), B] : [T, heads, B];
+  // Per causal (query, key, head) triple, B·NH·T(T+1)/2 of them (the shader's napkin maths): dq 6·HS
+  // FLOPs (s, dP, dq) and dkv 8·HS (s, dP, dk, dv), each plus 3 for P = exp(s − lse) and dS.
+  // Bytes: every operand read once, every output written once.
+  const triples = (B * NH * T * (T + 1)) / 2;
+  const qSize = B * T * NH * HS, kvSize = B * T * NKV * HS, rowSize = B * NH * T;
+  const dqCost = { flops: triples * (6 * HS + 3), bytes: 4 * (3 * qSize + 2 * kvSize + rowSize + qSize + rowSize) }; //  dy, y, q, k, v, lse → dq, D
+  const dkvCost = { flops: triples * (8 * HS + 3), bytes: 4 * (2 * qSize + 2 * kvSize + 2 * rowSize + 2 * kvSize) }; // dy, q, k, v, D, lse → dk, dv
   const k4 = (entry: string) => (software ? { ...key, entry: `${entry}_sw`, constants: { HS4: HS / 4 } } : { ...key, entry });
   return [
-    await makeDispatch(gpu, k4('attention_backward_dq'), [dq, D, dy, y, lse, q, k, v], params, rows(NH)),
-    await makeDispatch(gpu, k4('attention_backward_dkv'), [dk, dv, dy, D, lse, q, k, v], params, rows(NKV)),
+    await makeDispatch(gpu, k4('attention_backward_dq'), [dq, D, dy, y, lse, q, k, v], params, rows(NH), dqCost),
+    await makeDispatch(gpu, k4('attention_backward_dkv'), [dk, dv, dy, D, lse, q, k, v], params, rows(NKV), dkvCost),
   ];
 }

@@ -32,10 +32,15 @@ export async function attentionForward(gpu: Gpu, y: Tensor, lse: Tensor, q: Tens
   needElements('attention_forward', k, B * S * NKV * HS);
   needElements('attention_forward', v, B * S * NKV * HS);
   const params = [['u32', Tq], ['u32', S], ['u32', NH], ['u32', NKV], ['u32', HS], ['u32', pos0], ['f32', 1 / Math.sqrt(HS)]] as const;
+  // Causal (query, key) pairs per (b, h): query i sees pos0 + i + 1 keys. 4·HS FLOPs per pair (the score's
+  // dot product and the weighted sum of v) and 5 for its softmax; q, k, v of the keys seen read once,
+  // y and lse written. (pos0 as built: a KV cache patches it later, which this does not follow.)
+  const pairs = B * NH * (Tq * pos0 + (Tq * (Tq + 1)) / 2);
+  const cost = { flops: pairs * (4 * HS + 5), bytes: 4 * (2 * B * Tq * NH * HS + 2 * B * (pos0 + Tq) * NKV * HS + B * NH * Tq) };
   // GPU set: a workgroup per (query, head); software set: an invocation per (query, head), rows read
   // as vec4 (head sizes that are not a multiple of 4 use the tiled entry).
   if (gpu.kernels === 'software' && HS % 4 === 0) {
-    return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward_sw', constants: { HS4: HS / 4 } }, [y, lse, q, k, v], params, [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, Tq * NH), B]);
+    return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward_sw', constants: { HS4: HS / 4 } }, [y, lse, q, k, v], params, [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, Tq * NH), B], cost);
   }
-  return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward' }, [y, lse, q, k, v], params, [Tq, NH, B]);
+  return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward' }, [y, lse, q, k, v], params, [Tq, NH, B], cost);
 }

@@ -11,5 +11,5 @@ export async function convertToF32(gpu: Gpu, out: Tensor, words: Tensor, n: numb
   needElements('convert', out, n);
   needElements('convert', words, ceilDiv(n, 2));
   const entry = from === 'BF16' ? 'bf16_to_f32' : 'f16_to_f32';
-  return makeDispatch(gpu, { shader: 'convert', entry }, [out, words], [['u32', n]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(n, 2)));
+  return makeDispatch(gpu, { shader: 'convert', entry }, [out, words], [['u32', n]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(n, 2)), { flops: 0, bytes: 2 * n + 4 * n });
 }

@@ -34,7 +34,8 @@ export async function ceStats(gpu: Gpu, stats: Tensor, logits: Tensor, targets: 
   needElements('ce_stats', stats, N * 4);
   needElements('ce_stats', logits, N * Vc);
   needElements('ce_stats', targets, N);
-  return makeDispatch(gpu, { shader: 'crossentropy', entry: entryFor(gpu, 'ce_stats') }, [stats, logits, targets], [['u32', N], ['u32', Vc], ['u32', v0]], rowGrid(gpu, N));
+  return makeDispatch(gpu, { shader: 'crossentropy', entry: entryFor(gpu, 'ce_stats') }, [stats, logits, targets], [['u32', N], ['u32', Vc], ['u32', v0]], rowGrid(gpu, N),
+    { flops: 3 * N * Vc, bytes: 4 * (N * Vc + 8 * N + N) }); // per logit: max, exp, add; stats read and written
 }
 
 /**
@@ -48,7 +49,8 @@ export async function ceLoss(gpu: Gpu, stats: Tensor, rowLoss: Tensor, loss: Ten
   needElements('ce_loss', loss, 1);
   needElements('ce_loss', count, 2);
   needElements('ce_loss', targets, N);
-  return makeDispatch(gpu, { shader: 'crossentropy', entry: 'ce_loss' }, [stats, rowLoss, loss, count, targets], [['u32', N], ['u32', 0], ['u32', 0]], [1]);
+  return makeDispatch(gpu, { shader: 'crossentropy', entry: 'ce_loss' }, [stats, rowLoss, loss, count, targets], [['u32', N], ['u32', 0], ['u32', 0]], [1],
+    { flops: 4 * N, bytes: 4 * (8 * N + N + N + 3) });
 }
 
 /** In place: logits [N, Vc] of rows [v0, v0 + Vc) become ∂loss/∂logits = (softmax − onehot) / count. */
@@ -58,7 +60,8 @@ export async function ceBackward(gpu: Gpu, logits: Tensor, stats: Tensor, target
   needElements('ce_backward', stats, N * 4);
   needElements('ce_backward', targets, N);
   needElements('ce_backward', count, 2);
-  return makeDispatch(gpu, { shader: 'crossentropy', entry: 'ce_backward' }, [logits, stats, targets, count], [['u32', N], ['u32', Vc], ['u32', v0]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, N * Vc));
+  return makeDispatch(gpu, { shader: 'crossentropy', entry: 'ce_backward' }, [logits, stats, targets, count], [['u32', N], ['u32', Vc], ['u32', v0]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, N * Vc),
+    { flops: 4 * N * Vc, bytes: 4 * (2 * N * Vc + 4 * N + N + 2) }); // exp(x − lse), − onehot, · 1/count, in place
 }
 
 export interface CrossEntropyArgs {

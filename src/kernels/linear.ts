@@ -4,15 +4,21 @@
 
 import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
-import { makeDispatch, type Dispatch } from '../gpu/dispatch';
+import { makeDispatch, type Cost, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { ceilDiv, entryFor, gridSoftware, needElements, needPositive } from './check';
-import { quantTables, tableFor, type QChunk, type QWeight } from './quantize';
+import { quantTables, tableFor, packedBytes, type Bits, type QChunk, type QWeight } from './quantize';
 
 /** Workgroups for an [M, cols] output: 64×64 tiles (GPU set) or 4×4 blocks per invocation (software set). */
 function linearGrid(gpu: Gpu, M: number, cols: number): [number, number, number] {
   if (gpu.kernels === 'software') return [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(M, 4) * ceilDiv(cols, 4)), 1];
   return [ceilDiv(cols, 64), ceilDiv(M, 64), 1];
+}
+
+/** A product with `rows` rows of W [·, K] over M rows: 2·M·rows·K FLOPs; the weight rows (packed) and the
+ *  input (`input` floats) read once, the output (`output` floats) written, and read too when +=. */
+function linearCost(M: number, rows: number, K: number, bits: Bits, input: number, output: number, accumulate: boolean): Cost {
+  return { flops: 2 * M * rows * K, bytes: packedBytes(rows * K, bits) + 4 * (input + output * (accumulate ? 2 : 1)) };
 }
 
 export interface LinearOptions {
@@ -38,6 +44,7 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
   for (const c of W.chunks) {
     // The software entry reads RowParams (w_row0 = 0 here); the tiled one the shorter Params.
     const params = [['u32', M], ['u32', c.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + c.row0], ['u32', o.accumulate ? 1 : 0], ...(software ? [['u32', 0] as const] : [])] as const;
+    const cost = linearCost(M, c.rows, K, bits, M * K, M * c.rows, o.accumulate ?? false);
     out.push(
       await makeDispatch(
         gpu,
@@ -45,6 +52,7 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
         [Y, X, c.words, c.scale ?? dummy, tableFor(gpu, bits), W.bias ?? dummy],
         params,
         linearGrid(gpu, M, c.rows),
+        W.bias ? { flops: cost.flops + M * c.rows, bytes: cost.bytes + 4 * c.rows } : cost,
       ),
     );
   }
@@ -115,6 +123,7 @@ export async function linearForwardRows(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeig
         [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), ...(software ? [dummy] : [])],
         rowParams(M, K, piece, ldy, yCol0, o.accumulate ?? false),
         linearGrid(gpu, M, piece.rows),
+        linearCost(M, piece.rows, K, bits, M * K, M * piece.rows, o.accumulate ?? false),
       ),
     );
   }
@@ -140,13 +149,15 @@ export async function linearBackwardInput(gpu: Gpu, dX: Tensor, dY: Tensor, W: Q
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
   for (const piece of rowPieces(W, row0, rows)) {
+    const accumulate = out.length > 0 || (o.accumulate ?? false);
     out.push(
       await makeDispatch(
         gpu,
         { shader: 'linear', entry: entryFor(gpu, 'linear_backward_input'), constants: { BITS: bits } },
         [dX, dY, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits)],
-        rowParams(M, K, piece, ldy, yCol0, out.length > 0 || (o.accumulate ?? false)),
+        rowParams(M, K, piece, ldy, yCol0, accumulate),
         linearGrid(gpu, M, K),
+        linearCost(M, piece.rows, K, bits, M * piece.rows, M * K, accumulate),
       ),
     );
   }

@@ -39,7 +39,9 @@ async function launch(
   const grid: [number, number, number] = gpu.kernels === 'software'
     ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(R, 4) * ceilDiv(S, 4)), batch]
     : [ceilDiv(S, TILE), ceilDiv(R, TILE), batch];
-  return makeDispatch(gpu, { shader: 'matmul', entry: entryFor(gpu, entry) }, [C, A, B], params, grid);
+  // 2 FLOPs per multiply-add of C[R,S] = A·B over D; A and B read once, C written (and read when +=).
+  const cost = { flops: 2 * batch * R * S * D, bytes: 4 * batch * (aSize + bSize + R * S * (o.accumulate ? 2 : 1)) };
+  return makeDispatch(gpu, { shader: 'matmul', entry: entryFor(gpu, entry) }, [C, A, B], params, grid, cost);
 }
 
 /** Y[M,N] = X[M,K] · W[N,K]ᵀ */

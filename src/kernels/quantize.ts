@@ -52,6 +52,11 @@ export function wordsFor(n: number, bits: Bits): number {
   return bits === 32 ? n : (ceilDiv(n, BLOCK) * BLOCK * bits) / 32;
 }
 
+/** Bytes n elements of a QWeight take in memory: packed codes and one f32 scale per 64 (NF4: 0.5625 per weight). */
+export function packedBytes(n: number, bits: Bits): number {
+  return bits === 32 ? 4 * n : (n * bits) / 8 + 4 * ceilDiv(n, BLOCK);
+}
+
 /** Bytes one row takes in a chunk (codes + scales), used to size chunks against the binding limit. */
 export function rowsPerChunk(K: number, bits: Bits, maxBindingBytes: number): number {
   // Chunks start on a block boundary: rows·K must be a multiple of 64, so rows a multiple of 64/gcd(K,64).
@@ -99,5 +104,9 @@ export async function quantizeBlocks(gpu: Gpu, codes: Tensor, scale: Tensor, err
     [codes, scale, err2, norm2, w, tableFor(gpu, bits)],
     [['u32', n], ['u32', nb]],
     gridPerItem(gpu.limits.maxComputeWorkgroupsPerDimension, nb),
+    // Per element: w / absmax, the nearest code (NF4: one subtraction per table entry; int8: a rounding),
+    // the dequantised value, its squared error and w² (about 7 more); w read once, the codes and three
+    // floats per block written.
+    { flops: n * ((bits === 4 ? 16 : 3) + 7), bytes: 4 * n + 4 * (wordsFor(n, bits) + 3 * nb) },
   );
 }

@@ -24,13 +24,14 @@ export async function reduceForward(gpu: Gpu, out: Tensor, partials: Tensor, x: 
   const groups = software ? 4 : Math.min(MAX_PARTIALS, ceilDiv(n, 1024));
   const partialCount = software ? 256 : groups;
   needElements('reduce', partials, partialCount);
-  const first = await makeDispatch(gpu, { shader: 'reduce', entry: entryFor(gpu, op === 'sum' ? 'reduce_sum' : 'reduce_sumsq') }, [partials, x], [['u32', n]], [groups]);
+  const first = await makeDispatch(gpu, { shader: 'reduce', entry: entryFor(gpu, op === 'sum' ? 'reduce_sum' : 'reduce_sumsq') }, [partials, x], [['u32', n]], [groups], { flops: (op === 'sum' ? 1 : 2) * n, bytes: 4 * (n + partialCount) });
   const second = await makeDispatch(
     gpu,
     { shader: 'reduce', entry: software ? 'reduce_final_sw' : 'reduce_sum', constants: { FINAL_SQRT: op === 'norm' ? 1 : 0 } },
     [out, partials],
     [['u32', partialCount]],
     [1],
+    { flops: partialCount, bytes: 4 * (partialCount + 1) },
   );
   return [first, second];
 }

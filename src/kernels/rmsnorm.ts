@@ -13,7 +13,8 @@ export async function rmsnormForward(gpu: Gpu, y: Tensor, rstd: Tensor, x: Tenso
   needElements('rmsnorm_forward', x, R * W);
   needElements('rmsnorm_forward', rstd, R);
   needElements('rmsnorm_forward', w, W);
-  return makeDispatch(gpu, rmsnormKey(gpu, 'rmsnorm_forward', W), [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], rowGrid(gpu, R));
+  return makeDispatch(gpu, rmsnormKey(gpu, 'rmsnorm_forward', W), [y, rstd, x, w], [['u32', R], ['u32', W], ['f32', eps], ['u32', 0]], rowGrid(gpu, R),
+    { flops: 4 * R * W, bytes: 4 * (2 * R * W + W + R) }); // Σ x², then x·rstd·w
 }
 
 /** GPU set: a workgroup of rowThreads(W) per row; software set: an invocation per row. */
@@ -32,7 +33,8 @@ export async function rmsnormBackward(gpu: Gpu, dx: Tensor, dy: Tensor, x: Tenso
   for (const t of [dx, dy, x]) needElements('rmsnorm_backward', t, R * W);
   needElements('rmsnorm_backward', w, W);
   needElements('rmsnorm_backward', rstd, R);
-  return makeDispatch(gpu, rmsnormKey(gpu, 'rmsnorm_backward', W), [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], rowGrid(gpu, R));
+  return makeDispatch(gpu, rmsnormKey(gpu, 'rmsnorm_backward', W), [dx, dy, x, w, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', accumulate ? 1 : 0]], rowGrid(gpu, R),
+    { flops: 7 * R * W, bytes: 4 * ((accumulate ? 4 : 3) * R * W + W + R) }); // Σ w·dy·x, then rstd·(w·dy − x·c) (+ dx)
 }
 
 /** dw[W] += Σ_r dy·x·rstd (the norm's own weight; full fine-tuning). */
@@ -41,5 +43,6 @@ export async function rmsnormBackwardWeight(gpu: Gpu, dw: Tensor, dy: Tensor, x:
   for (const t of [dy, x]) needElements('rmsnorm_backward_weight', t, R * W);
   needElements('rmsnorm_backward_weight', dw, W);
   needElements('rmsnorm_backward_weight', rstd, R);
-  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward_weight' }, [dw, dy, x, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', 1]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, W));
+  return makeDispatch(gpu, { shader: 'rmsnorm', entry: 'rmsnorm_backward_weight' }, [dw, dy, x, rstd], [['u32', R], ['u32', W], ['f32', 0], ['u32', 1]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, W),
+    { flops: 3 * R * W, bytes: 4 * (2 * R * W + R + 2 * W) });
 }

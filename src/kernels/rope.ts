@@ -3,7 +3,7 @@
 
 import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
-import { makeDispatch, type Dispatch } from '../gpu/dispatch';
+import { makeDispatch, type Cost, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { grid1d, needElements, needPositive } from './check';
 
@@ -27,7 +27,7 @@ export async function ropeForward(gpu: Gpu, x: Tensor, table: Tensor, rows: numb
   needElements('rope_forward', x, rows * H * HS);
   needElements('rope_forward', table, (pos0 + Math.min(T, rows)) * HS);
   const params = [['u32', rows], ['u32', H], ['u32', HS], ['u32', T], ['u32', pos0]] as const;
-  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_forward' }, [x, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2));
+  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_forward' }, [x, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2), ropeCost(rows, H, HS, T));
 }
 
 /** In place on the gradient dx [rows, H, HS]: the inverse rotation. */
@@ -36,5 +36,10 @@ export async function ropeBackward(gpu: Gpu, dx: Tensor, table: Tensor, rows: nu
   needElements('rope_backward', dx, rows * H * HS);
   needElements('rope_backward', table, Math.min(T, rows) * HS);
   const params = [['u32', rows], ['u32', H], ['u32', HS], ['u32', T], ['u32', 0]] as const;
-  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_backward' }, [dx, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2));
+  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_backward' }, [dx, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2), ropeCost(rows, H, HS, T));
+}
+
+/** A rotation of each (x0, x1) pair: 4 multiplies and 2 adds; x read and written in place, the table's rows read once. */
+function ropeCost(rows: number, H: number, HS: number, T: number): Cost {
+  return { flops: 3 * rows * H * HS, bytes: 4 * (2 * rows * H * HS + Math.min(T, rows) * HS) };
 }
