@@ -2,7 +2,7 @@
 // memory): lets the benchmark measure load, prefill and decode of e.g. Qwen2.5-0.5B from its
 // config.json alone, where no weights can be downloaded.
 
-import type { ByteSource } from '../../src/model/bytes';
+import { memorySource, type ByteSource } from '../../src/model/bytes';
 import { fromHfConfig, weightShapes } from '../../src/model/config';
 import type { ModelFiles } from '../../src/model/model-files';
 
@@ -59,7 +59,9 @@ export function syntheticModelFiles(config: Record<string, unknown>): ModelFiles
       if (n !== 'config.json') throw new Error(`synthetic model has no ${n}`);
       return JSON.parse(new TextDecoder().decode(configBytes));
     },
+    // config.json as bytes too: a loaded model keeps its companion files (for export).
     bytes: async (n) => {
+      if (n === 'config.json') return memorySource(n, configBytes);
       if (n !== 'model.safetensors') throw new Error(`synthetic model has no ${n}`);
       return weights;
     },
