@@ -13,13 +13,15 @@ import { randomArray } from '../reference/random';
 import type { Tensor } from '../../src/gpu/tensor';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModelFromFiles, formatBytes, parseDataset, scoreDataset, type ModelFiles, type Quant } from '../../src/index';
 import { inferencePlanTable } from '../../src/cli/plan';
 import { syntheticModelFiles } from './synthetic';
 import { trainingPlanTable } from '../../src/train/plan';
 import { fromHfConfig } from '../../src/model/config';
+import { measurePeak, type Peak } from './peak';
+import { PUBLISHED_SIZES, profilePublished, rooflineTable, stepJson } from './roofline';
 
 // dist-node/bench.js runs from the repository's dist-node folder; tests/ is beside it.
 const here = join(dirname(fileURLToPath(import.meta.url)), '../tests/bench');
@@ -131,13 +133,33 @@ async function benchTraining(gpu: Gpu, json: BenchJson): Promise<void> {
     const p = await profileStep(gpu, c);
     console.log(`\nprofile of one ${c.model} ${c.mode === 'full' ? 'full fine-tuning' : `LoRA r=${c.r}`} step (${c.B}×${c.T}), ${gpu.kernels} kernels, ${p.launches} launches, ${p.source}`);
     console.log(profileTable(p.profile));
-    json.profile.push(...p.profile.map((k) => ({ model: c.model, mode: c.mode, kernel: k.kernel, share: k.share, launches: k.launches })));
+    json.profile.push(...p.profile.map((k) => ({ model: c.model, mode: c.mode, kernel: k.kernel, share: k.share, launches: k.launches, seconds: k.seconds, flops: k.flops, bytes: k.bytes })));
   }
   const dir = join(here, '../fixtures/configs');
   const configs = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => ({ name: f.replace('.json', ''), cfg: fromHfConfig(JSON.parse(readFileSync(join(dir, f), 'utf8'))) }));
   const GiB = 2 ** 30;
   console.log('\nmemory planner, QLoRA training (nf4, r=16, batch×seq 1×1024, recomputation per layer, adapter limits 2 GiB per binding)');
   console.log(trainingPlanTable(configs, { quant: 'nf4', batch: 1, seqLen: 1024, r: 16, limits: { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 2 * GiB - 4, minStorageBufferOffsetAlignment: 256 } }));
+}
+
+/** The adapter's ceilings, then a QLoRA step (r = 8) of each published size, per kernel against them. */
+async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number, T: number): Promise<void> {
+  console.log(`\nQLoRA steps of published sizes with synthetic NF4 weights, r=8, batch×seq ${B}×${T}: ${sizes.map((p) => basename(p, '.json')).join(', ')} ` +
+    `(choose with --sizes NAME,… or all, and --shape BxT)${gpu.adapter.isSoftware ? '; a software adapter quantises the weights slowly (minutes per 100M parameters)' : ''}`);
+  const peak = await measurePeak(gpu);
+  json.peak = peak;
+  console.log(`the adapter's measured ceilings (shaders/peak.wgsl, ${peak.source}, each result checked on the CPU): ` +
+    `f32 FMA ${peak.gflops.toFixed(2)} GFLOP/s (${peak.fma.invocations} invocations × ${peak.fma.iters * 64} FMAs), ` +
+    `copy ${peak.gbps.toFixed(2)} GB/s (${(peak.copy.bytes / 2 ** 20).toFixed(0)} MiB moved)`);
+  for (const path of sizes) {
+    const name = path.endsWith('/config.json') ? path : basename(path, '.json');
+    const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const s = await profilePublished(gpu, name, config, B, T, 8);
+    console.log(`\nQLoRA step, ${name} (synthetic NF4 weights), batch×seq ${s.batch}, r=${s.r}, ${s.kernels} kernels, ${s.launches} launches, ${s.source}, ` +
+      `load average ${loadavg()[0].toFixed(2)}: ${s.msPerStep.toFixed(0)} ms/step, ${s.tokensPerSecond.toFixed(1)} tokens/s (loaded in ${s.loadSeconds.toFixed(1)} s)`);
+    console.log(rooflineTable(s.profile, peak));
+    json.steps.push(stepJson(s, peak));
+  }
 }
 
 /** What `--json FILE` writes: the figures of this run, comparable across runs and machines. */
@@ -147,7 +169,34 @@ interface BenchJson {
   date: string;
   loadAverage: number[];
   training: TrainingFigure[];
-  profile: { model: string; mode: string; kernel: string; share: number; launches: number }[];
+  profile: { model: string; mode: string; kernel: string; share: number; launches: number; seconds: number; flops: number; bytes: number }[];
+  peak?: Peak;
+  steps: ReturnType<typeof stepJson>[];
+}
+
+const SECTIONS = ['matmul', 'models', 'scoring', 'training', 'steps', 'planner'] as const;
+
+/** The value after `flag`, if the flag is given. */
+function flagValue(args: string[], flag: string): string | null {
+  const at = args.indexOf(flag);
+  if (at < 0) return null;
+  const v = args[at + 1];
+  if (!v || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+  return v;
+}
+
+/** --sizes: prefixes of the config names in tests/fixtures/configs (case-insensitive), paths to any
+ *  config.json, or `all` (the three published sizes). Returns config.json paths. */
+function pickSizes(arg: string | null, all: boolean): string[] {
+  const dir = join(here, '../fixtures/configs');
+  const names = !arg ? (all ? PUBLISHED_SIZES : PUBLISHED_SIZES.slice(0, 1)) : arg === 'all' ? PUBLISHED_SIZES : arg.split(',');
+  const known = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.replace('.json', ''));
+  return names.map((want) => {
+    if (want.endsWith('.json')) return want;
+    const hit = known.find((n) => n.toLowerCase().startsWith(want.toLowerCase()));
+    if (!hit) throw new Error(`--sizes: no config named ${want}… in tests/fixtures/configs (there are ${known.join(', ')}), and not a path to a .json`);
+    return join(dir, `${hit}.json`);
+  });
 }
 
 function planTables(): void {
@@ -159,26 +208,35 @@ function planTables(): void {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const jsonAt = args.indexOf('--json');
-  const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : null;
-  if (jsonAt >= 0 && !jsonFile) throw new Error('--json needs a file name');
+  const jsonFile = flagValue(args, '--json');
+  const only = flagValue(args, '--only')?.split(',') ?? [...SECTIONS];
+  for (const o of only) if (!(SECTIONS as readonly string[]).includes(o)) throw new Error(`--only: no section ${o} (there are ${SECTIONS.join(', ')})`);
+  const want = (section: (typeof SECTIONS)[number]) => only.includes(section);
+  const shape = flagValue(args, '--shape');
+  if (shape && !/^\d+x\d+$/.test(shape)) throw new Error(`--shape wants BxT, e.g. 1x64, got ${shape}`);
   const gpu = await createDevice();
-  const json: BenchJson = { adapter: gpu.adapter.name, kernels: gpu.kernels, date: new Date().toISOString(), loadAverage: loadavg(), training: [], profile: [] };
+  const json: BenchJson = { adapter: gpu.adapter.name, kernels: gpu.kernels, date: new Date().toISOString(), loadAverage: loadavg(), training: [], profile: [], steps: [] };
   console.log(`entrotune bench — ${json.date}, load average ${json.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`adapter: ${gpu.describe()}`);
   const full = process.argv.includes('--full') || !gpu.adapter.isSoftware;
-  const sizes: [number, number, number][] = full
+  // The published-size step: 4×512 (the issue's shape) on a GPU; 1×64 and the smallest size on a software adapter.
+  const [B, T] = (shape ?? (full ? '4x512' : '1x64')).split('x').map(Number);
+  const sizes = pickSizes(flagValue(args, '--sizes'), full);
+  const matmulSizes: [number, number, number][] = full
     ? [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [1024, 4864, 896]]
     : [[64, 64, 64], [128, 128, 128], [256, 256, 256], [128, 576, 576]];
-  for (const k of ['software', 'gpu'] as const) {
-    const g = k === gpu.kernels ? gpu : await createDevice({ kernels: k });
-    await benchMatmul(g, sizes);
-    if (g !== gpu) g.destroy();
+  if (want('matmul')) {
+    for (const k of ['software', 'gpu'] as const) {
+      const g = k === gpu.kernels ? gpu : await createDevice({ kernels: k });
+      await benchMatmul(g, matmulSizes);
+      if (g !== gpu) g.destroy();
+    }
   }
-  await benchModels(gpu, full);
-  await benchScoring(gpu);
-  await benchTraining(gpu, json);
-  planTables();
+  if (want('models')) await benchModels(gpu, full);
+  if (want('scoring')) await benchScoring(gpu);
+  if (want('training')) await benchTraining(gpu, json);
+  if (want('steps')) await benchSteps(gpu, json, sizes, B, T);
+  if (want('planner')) planTables();
   gpu.destroy();
   if (jsonFile) {
     writeFileSync(jsonFile, JSON.stringify(json, null, 1) + '\n');

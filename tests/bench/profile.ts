@@ -12,6 +12,9 @@ export interface KernelShare {
   seconds: number;
   share: number;
   launches: number;
+  /** Summed from each launch's cost (src/gpu/dispatch.ts); NaN when a launcher gave none. */
+  flops: number;
+  bytes: number;
 }
 
 /** Seconds per dispatch, in order. */
@@ -62,17 +65,19 @@ async function timestamps(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<nu
   return dispatches.map((_, i) => Math.max(0, Number(ns[2 * i + 1] - ns[2 * i])) / 1e9);
 }
 
-/** Seconds per kernel (shader:entry), largest first, with its share of the total. */
+/** Seconds, FLOPs and bytes per kernel (shader:entry), largest time first, with its share of the total. */
 export function byKernel(dispatches: readonly Dispatch[], seconds: readonly number[]): KernelShare[] {
-  const sum = new Map<string, { seconds: number; launches: number }>();
+  const sum = new Map<string, { seconds: number; launches: number; flops: number; bytes: number }>();
   dispatches.forEach((d, i) => {
-    const e = sum.get(d.label) ?? { seconds: 0, launches: 0 };
+    const e = sum.get(d.label) ?? { seconds: 0, launches: 0, flops: 0, bytes: 0 };
     e.seconds += seconds[i];
     e.launches++;
+    e.flops += d.cost?.flops ?? NaN;
+    e.bytes += d.cost?.bytes ?? NaN;
     sum.set(d.label, e);
   });
   const total = seconds.reduce((a, b) => a + b, 0);
   return [...sum.entries()]
-    .map(([kernel, e]) => ({ kernel, seconds: e.seconds, share: total > 0 ? e.seconds / total : 0, launches: e.launches }))
+    .map(([kernel, e]) => ({ kernel, ...e, share: total > 0 ? e.seconds / total : 0 }))
     .sort((a, b) => b.seconds - a.seconds);
 }

@@ -46,7 +46,7 @@ export function benchBatch(V: number, B: number, T: number): TrainBatch {
   return { tokens, labels };
 }
 
-async function withTrainer<R>(gpu: Gpu, c: TrainingCase, f: (t: Trainer, batch: TrainBatch) => Promise<R>): Promise<R> {
+export async function withTrainer<R>(gpu: Gpu, c: TrainingCase, f: (t: Trainer, batch: TrainBatch) => Promise<R>): Promise<R> {
   const model = await loadModelFromFiles(gpu, await c.files(), c.model, { quant: c.quant });
   const recompute = c.recompute ?? 'auto';
   const trainer = await Trainer.create(model, c.mode === 'full' ? { mode: 'full', lr: 1e-4, recompute } : { r: c.r, alpha: 2 * c.r, lr: 1e-4, recompute });
