@@ -5,7 +5,7 @@ import { analyzeScores, formatScoreReport } from '../../src/score/report';
 import type { ScoreRecord } from '../../src/score/score';
 
 const record = (i: number, correct: boolean | null, entropy = 0.5 + i / 100): ScoreRecord => ({
-  id: `q${i}`, subject: 'general', entropy, entropyOptions: entropy / 2, optionMass: 0.5,
+  id: `q${i}`, subject: 'general', entropy, entropyOptions: entropy / 2, optionMass: 0.5, top1: 1 - entropy / 3, margin: 0.5,
   pred: correct === null ? null : 0, predToken: 1, gold: 0, correct, promptTokens: 30,
 });
 
