@@ -2,7 +2,9 @@
 // committed demo base model (public/demo/model) and a programmatic teacher: score → split → teacher →
 // train the pipeline, sft-all and distill-all from the same base on the same token budget → evaluate
 // on held-out questions → the table, with the targets checked honestly (met or not). `--seeds 0,1,2`
-// repeats it per seed and prints the mean and the range of every method.
+// repeats it per seed and prints the mean and the range of every method. `--frontier` trains the
+// pipeline at the hard fractions 0, 0.1, 0.25, 0.5 and 1 instead (0 is sft-all, 1 distill-all) and
+// prints the routing frontier: held-out accuracy against the teacher's target tokens.
 // The training and held-out questions are written to the output folder as JSONL in the schema users
 // bring (train.jsonl, test.jsonl), so the same run can be repeated with `entrotune pipeline`.
 
@@ -14,6 +16,7 @@ import { EntrotuneError } from '../errors';
 import { loadModel } from '../model/load-model';
 import type { Model } from '../model/model';
 import { runPipeline, type PipelineEvent } from '../pipeline/pipeline';
+import { DEFAULT_FRONTIER, frontierMethod, type Method } from '../pipeline/methods';
 import { formatPipelineReport, type PipelineReport } from '../pipeline/report';
 import { nodeRunStorage } from '../pipeline/storage';
 import { BUCKETS } from '../score/report';
@@ -24,8 +27,9 @@ import { DEMO_MODEL_DIR, DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type Dem
 import { num, parse, progressLine, cliDevice } from './args';
 import { runProgress } from './engine';
 
-export const DEMO_USAGE = `entrotune demo [--quick] [--seeds 0,1,2 | --seed 0] [--lora] [--train-tokens N] [--train N] [--test N]
-  [--out runs/demo-<size>[-lora]-seed<seed>] [--model ${DEMO_MODEL_DIR}]
+export const DEMO_USAGE = `entrotune demo [--quick] [--frontier] [--seeds 0,1,2 | --seed 0] [--lora] [--train-tokens N] [--train N] [--test N]
+  [--out runs/demo-<size>[-lora][-frontier]-seed<seed>] [--model ${DEMO_MODEL_DIR}]
+  --frontier: the pipeline at the hard fractions ${DEFAULT_FRONTIER.join(', ')} (0 is sft-all, 1 distill-all) instead of the pipeline and its baselines
   --quick: a smoke run of the machinery (${DEMO_SETTINGS.quick.train} + ${DEMO_SETTINGS.quick.test} questions, ${DEMO_SETTINGS.quick.trainTokens} tokens per method): its targets are not expected to be met`;
 
 /** The repository root (dist-node/cli.js or src/cli/demo.ts → two levels up). */
@@ -39,6 +43,8 @@ export interface DemoArgs {
   size: DemoSize;
   mode: DemoMode;
   seeds: number[];
+  /** What every seed trains: the pipeline and its baselines, or (--frontier) the frontier's points. */
+  methods: Method[];
   /** The size's settings with --train, --test and --train-tokens applied. */
   settings: DemoSettings;
   model?: string;
@@ -49,7 +55,7 @@ export interface DemoArgs {
 /** The demo's command line (nothing is loaded). */
 export function parseDemoArgs(argv: string[]): DemoArgs {
   const a = parse(argv, {
-    quick: { type: 'boolean' }, lora: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
+    quick: { type: 'boolean' }, lora: { type: 'boolean' }, frontier: { type: 'boolean' }, out: { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
     model: { type: 'string' }, train: { type: 'string' }, test: { type: 'string' }, 'train-tokens': { type: 'string' },
   }, DEMO_USAGE);
   const size: DemoSize = a.quick ? 'quick' : 'full';
@@ -64,9 +70,10 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
   const seedList = a.seeds ?? a.seed ?? '0';
   const seeds = seedList.split(',').map((s) => num(s.trim(), 'seeds', 0, (n) => Number.isInteger(n) && n >= 0));
   if (new Set(seeds).size !== seeds.length) throw new EntrotuneError(`--seeds repeats a seed: ${seedList}`);
-  const name = `demo-${size}${mode === 'lora' ? '-lora' : ''}`;
+  const name = `demo-${size}${mode === 'lora' ? '-lora' : ''}${a.frontier ? '-frontier' : ''}`;
   const outs = seeds.map((s) => (a.out ? (seeds.length > 1 ? join(a.out, `seed${s}`) : a.out) : join('runs', `${name}-seed${s}`)));
-  return { size, mode, seeds, settings, model: a.model, outs };
+  const methods: Method[] = a.frontier ? DEFAULT_FRONTIER.map(frontierMethod) : ['pipeline', 'sft-all', 'distill-all'];
+  return { size, mode, seeds, methods, settings, model: a.model, outs };
 }
 
 /** The targets, each with whether this run met it. */
@@ -125,13 +132,15 @@ async function runSeed(model: Model, args: DemoArgs, k: number, onEvent: (e: Pip
   const { settings: cfg, mode } = args;
   const seed = args.seeds[k], out = args.outs[k];
   const trainConfig = DEMO_TRAINING[mode];
-  await claimFolder(out, { model: model.name, seed, mode, trainConfig, ...cfg });
+  // (A run of the default methods keeps the settings file it always had: its folders resume as before.)
+  const frontier = args.methods.some((m) => m.startsWith('pipeline@'));
+  await claimFolder(out, { model: model.name, seed, mode, trainConfig, ...cfg, ...(frontier ? { methods: args.methods } : {}) });
   const { train, test } = makeSplits({ seed, train: cfg.train, test: cfg.test, mix: cfg.mix });
   await writeFile(join(out, 'train.jsonl'), worldToJsonl(train));
   await writeFile(join(out, 'test.jsonl'), worldToJsonl(test));
   process.stderr.write(`seed ${seed}: ${train.length} training and ${test.length} held-out questions; results in ${out}\n`);
   return runPipeline(model, {
-    train, test, teacher: new ArithmeticTeacher(), storage: await nodeRunStorage(out), prompt: DEMO_PROMPT,
+    train, test, teacher: new ArithmeticTeacher(), storage: await nodeRunStorage(out), prompt: DEMO_PROMPT, methods: args.methods,
     trainConfig, loop: cfg.loop, trainTokens: cfg.trainTokens, eval: cfg.eval, modelName: DEMO_MODEL_NAME, seed,
     onEvent,
   });
@@ -161,14 +170,19 @@ export async function demoCommand(argv: string[]): Promise<void> {
     };
     const report = await runSeed(model, args, k, (e) => print(wholeDemo(e)));
     reports.push(report);
-    console.log(formatPipelineReport(report).replace('# entrotune pipeline report', `# offline demo, seed ${seed}`));
-    console.log(cfg.showsEffect ? 'targets:' : `targets (${SMOKE}):`);
-    for (const t of demoTargets(report)) console.log(targetLine(t.met, t.what, t.value));
+    console.log(formatPipelineReport(report, { chart: false }).replace('# entrotune pipeline report', `# offline demo, seed ${seed}`));
+    if (report.frontier) {
+      // The four targets compare the pipeline with its baselines: a frontier run has the points instead.
+      console.log(`the frontier's chart (SVG) is in ${join(args.outs[k], 'report.md')}${cfg.showsEffect ? '' : `; this is ${SMOKE}`}`);
+    } else {
+      console.log(cfg.showsEffect ? 'targets:' : `targets (${SMOKE}):`);
+      for (const t of demoTargets(report)) console.log(targetLine(t.met, t.what, t.value));
+    }
     const weights = mode === 'full' ? 'full model folders' : 'PEFT adapters';
     console.log(`\n${weights}: ${report.methods.map((m) => join(args.outs[k], m.adapter)).join(', ')}; report: ${join(args.outs[k], 'report.md')}\n`);
   }
-  if (seeds.length > 1) {
-    console.log(formatSeedSummary(reports, seeds));
+  if (seeds.length > 1) console.log(formatSeedSummary(reports, seeds));
+  if (seeds.length > 1 && !reports[0].frontier) {
     console.log(cfg.showsEffect ? 'targets over the seeds (met = met in every seed):' : `targets over the seeds (${SMOKE}):`);
     const per = reports.map(demoTargets);
     per[0].forEach((t, i) => {

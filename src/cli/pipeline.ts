@@ -13,7 +13,8 @@ import { loadModel } from '../model/load-model';
 import type { Quant } from '../model/quant';
 import { evaluate, type EvalRecord } from '../pipeline/eval';
 import { accuracyOf, formatPipelineReport } from '../pipeline/report';
-import { METHODS, type Method } from '../pipeline/targets';
+import { checkMethods, parseFrontier } from '../pipeline/methods';
+import { checkSignal, SIGNALS } from '../score/signals';
 import { fileStore } from '../score/store';
 import { RUN_DEFAULTS as D } from '../settings/defaults';
 import { parseTeacherSpec } from '../teacher/http';
@@ -23,8 +24,8 @@ import { defaultCacheDir } from './generate';
 import { pair } from './score';
 
 export const PIPELINE_USAGE = `entrotune pipeline --model <folder|URL|repo> --data <file> --teacher <http://host:port/v1#model | own:<model> | column> --out <dir>
-  [--test-data <file> | --test-fraction ${D.testFraction}] [--methods ${D.methods.join(',')}[,reverse]] [--order mix|two-phase]
-  [--prompt letters|numbers] [--quantiles ${D.quantiles.join(',')} | --thresholds a,b] [--quant nf4|int8|none]
+  [--test-data <file> | --test-fraction ${D.testFraction}] [--methods ${D.methods.join(',')}[,reverse][,pipeline@f]] [--frontier 0,0.1,0.25,0.5,1] [--order mix|two-phase]
+  [--prompt letters|numbers] [--signal ${SIGNALS.join('|')}] [--quantiles ${D.quantiles.join(',')} | --thresholds a,b] [--teacher-budget N] [--quant nf4|int8|none]
   [--full] [--r ${D.train.r}] [--alpha ${D.train.alpha}] [--lr ${D.train.lr}] [--epochs ${D.loop.epochs}] [--batch ${D.loop.batchSize}] [--accum ${D.loop.accumulation}] [--checkpoint-every ${D.loop.checkpointEvery}]
   [--pack N] [--max-steps N] [--train-tokens N] [--include-prompt]
   [--retries ${D.distill.retries}] [--teacher-max-tokens ${D.distill.maxTokens}] [--concurrency ${D.distill.concurrency}] [--api-key-env OPENAI_API_KEY]
@@ -37,8 +38,8 @@ const int = (n: number) => Number.isInteger(n) && n > 0;
 
 const PIPELINE_ARGS = {
   model: { type: 'string' }, data: { type: 'string' }, teacher: { type: 'string' }, out: { type: 'string' },
-  'test-data': { type: 'string' }, 'test-fraction': { type: 'string' }, methods: { type: 'string' }, order: { type: 'string' },
-  prompt: { type: 'string' }, quantiles: { type: 'string' }, thresholds: { type: 'string' }, quant: { type: 'string' },
+  'test-data': { type: 'string' }, 'test-fraction': { type: 'string' }, methods: { type: 'string' }, frontier: { type: 'string' }, order: { type: 'string' },
+  prompt: { type: 'string' }, signal: { type: 'string' }, quantiles: { type: 'string' }, thresholds: { type: 'string' }, 'teacher-budget': { type: 'string' }, quant: { type: 'string' },
   full: { type: 'boolean' }, r: { type: 'string' }, alpha: { type: 'string' }, lr: { type: 'string' }, epochs: { type: 'string' }, batch: { type: 'string' },
   accum: { type: 'string' }, 'checkpoint-every': { type: 'string' }, pack: { type: 'string' }, 'max-steps': { type: 'string' }, 'train-tokens': { type: 'string' }, 'include-prompt': { type: 'boolean' },
   retries: { type: 'string' }, 'teacher-max-tokens': { type: 'string' }, concurrency: { type: 'string' }, 'api-key-env': { type: 'string' },
@@ -65,8 +66,10 @@ function teacherSettings(spec: string, o: { concurrency?: string; apiKeyEnv?: st
 export function parsePipelineArgs(argv: string[]) {
   const a = parse(argv, PIPELINE_ARGS, PIPELINE_USAGE);
   if (!a.model || !a.data || !a.teacher || !a.out) throw new EntrotuneError('--model, --data, --teacher and --out are required', PIPELINE_USAGE);
-  const methods = a.methods === undefined ? [...D.methods] : (a.methods.split(',').map((m) => m.trim()) as Method[]);
-  for (const m of methods) if (!METHODS.includes(m)) throw new EntrotuneError(`unknown method "${m}"`, `methods are ${METHODS.join(', ')}`);
+  // --frontier trains the pipeline at each fraction; alone it replaces the default methods (its ends
+  // are sft-all's and distill-all's routing), beside --methods it adds to them.
+  const frontier = a.frontier === undefined ? [] : parseFrontier(a.frontier);
+  const methods = checkMethods([...(a.methods === undefined ? (frontier.length ? [] : D.methods) : a.methods.split(',').map((m) => m.trim())), ...frontier]);
   const order = (a.order ?? D.order) as 'mix' | 'two-phase';
   if (order !== 'mix' && order !== 'two-phase') throw new EntrotuneError(`--order must be mix or two-phase, got "${a.order}"`);
   // Full fine-tuning trains the weights themselves: they must be loaded unquantised.
@@ -75,8 +78,9 @@ export function parsePipelineArgs(argv: string[]) {
   const settings = {
     prompt: PROMPTS[promptStyle(a.prompt)],
     teacher: teacherSettings(a.teacher, { concurrency: a.concurrency, apiKeyEnv: a['api-key-env'], quant: q }),
-    methods, order,
+    methods, order, signal: checkSignal(a.signal ?? D.signal),
     quantiles: pair(a.quantiles, 'quantiles') ?? [...D.quantiles], thresholds: pair(a.thresholds, 'thresholds'),
+    teacherBudget: a['teacher-budget'] === undefined ? undefined : num(a['teacher-budget'], 'teacher-budget', 0, (n) => Number.isInteger(n) && n >= 0),
     train: { ...D.train, mode: a.full ? 'full' : 'lora', r: num(a.r, 'r', D.train.r, int), alpha: num(a.alpha, 'alpha', D.train.alpha), lr: num(a.lr, 'lr', D.train.lr, (n) => n > 0) },
     loop: {
       epochs: num(a.epochs, 'epochs', D.loop.epochs, int), batchSize: num(a.batch, 'batch', D.loop.batchSize, int), accumulation: num(a.accum, 'accum', D.loop.accumulation, int),
@@ -113,7 +117,7 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
     const run: RunSettings = { ...settings, id, model: { name: a.model, source: recordedSource(a.model), quant: q }, data: { name: basename(a.data), testFraction, invalid: data.invalid } };
     const result = await engine.runPipeline(run, { train, test }, runProgress(line, { scores: join(a.out, 'scores.jsonl') }));
     if (result.status !== 'done') throw new EntrotuneError(result.text, 'run the same command again to resume');
-    console.log(formatPipelineReport(result.report));
+    console.log(formatPipelineReport(result.report, { chart: false }));
     const outputs = settings.train.mode === 'full' ? 'the trained models (full model folders' : 'the adapters (PEFT';
     console.log(`wrote ${join(a.out, 'report.json')}, report.md, ${outputs}: ${settings.methods.map((m) => `${m}/`).join(', ')}) and the routed training sets (<method>.train.jsonl, chat format for TRL)`);
   } finally {

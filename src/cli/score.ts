@@ -8,13 +8,14 @@ import { PROMPTS } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
 import type { ScoreRecord } from '../score/score';
+import { checkSignal, SIGNALS } from '../score/signals';
 import { defaultRunSettings, RUN_DEFAULTS as D } from '../settings/defaults';
 import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
 import { cliEngine, recordedSource, runProgress } from './engine';
 
 export const SCORE_USAGE = `entrotune score --model <folder|URL|repo> --data <file.jsonl|.json|.csv> --out <dir>
-  [--prompt letters|numbers] [--batch ${D.scoreBatch}] [--quant nf4|int8|none] [--quantiles ${D.quantiles.join(',')} | --thresholds a,b]
-  [--on-invalid skip|stop] [--limit N]`;
+  [--prompt letters|numbers] [--batch ${D.scoreBatch}] [--quant nf4|int8|none] [--signal ${SIGNALS.join('|')}]
+  [--quantiles ${D.quantiles.join(',')} | --thresholds a,b] [--teacher-budget N] [--on-invalid skip|stop] [--limit N]`;
 
 export function pair(v: string | undefined, name: string): [number, number] | undefined {
   if (v === undefined) return undefined;
@@ -27,14 +28,18 @@ export async function scoreCommand(argv: string[]): Promise<void> {
   const a = parse(argv, {
     model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
     prompt: { type: 'string' }, batch: { type: 'string' }, quant: { type: 'string' },
-    quantiles: { type: 'string' }, thresholds: { type: 'string' }, 'on-invalid': { type: 'string' }, limit: { type: 'string' },
+    signal: { type: 'string' }, quantiles: { type: 'string' }, thresholds: { type: 'string' }, 'teacher-budget': { type: 'string' },
+    'on-invalid': { type: 'string' }, limit: { type: 'string' },
     'cache-dir': { type: 'string' },
   }, SCORE_USAGE);
   if (!a.model || !a.data || !a.out) throw new EntrotuneError('--model, --data and --out are required', SCORE_USAGE);
   const style = promptStyle(a.prompt);
   const onInvalid = (a['on-invalid'] ?? 'skip') as 'skip' | 'stop';
   if (onInvalid !== 'skip' && onInvalid !== 'stop') throw new EntrotuneError(`--on-invalid must be skip or stop, got "${onInvalid}"`);
-  const split = { quantiles: pair(a.quantiles, 'quantiles'), thresholds: pair(a.thresholds, 'thresholds') };
+  const split = {
+    signal: checkSignal(a.signal ?? D.signal), quantiles: pair(a.quantiles, 'quantiles'), thresholds: pair(a.thresholds, 'thresholds'),
+    teacherBudget: a['teacher-budget'] === undefined ? undefined : num(a['teacher-budget'], 'teacher-budget', 0, (n) => Number.isInteger(n) && n >= 0),
+  };
   const batch = num(a.batch, 'batch', D.scoreBatch, (n) => Number.isInteger(n) && n > 0);
 
   const limit = a.limit ? num(a.limit, 'limit', 0, (n) => Number.isInteger(n) && n > 0) : undefined;
@@ -52,7 +57,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     const settings = defaultRunSettings(id, { name: a.model, source: recordedSource(a.model), quant: q }, basename(a.data));
     settings.data.invalid = invalid;
     const t0 = performance.now();
-    await engine.score({ ...settings, prompt: PROMPTS[style], scoreBatch: batch, quantiles: split.quantiles ?? settings.quantiles, thresholds: split.thresholds }, { train: questions, test: [] }, runProgress(line, { scores: join(a.out, 'scores.jsonl') }));
+    await engine.score({ ...settings, prompt: PROMPTS[style], scoreBatch: batch, signal: split.signal, quantiles: split.quantiles ?? settings.quantiles, thresholds: split.thresholds, teacherBudget: split.teacherBudget }, { train: questions, test: [] }, runProgress(line, { scores: join(a.out, 'scores.jsonl') }));
     const seconds = (performance.now() - t0) / 1000;
     const scored = new Map((await (await run.records<ScoreRecord>('scores.jsonl')).load()).map((r) => [r.id, r]));
     const report = analyzeScores(questions.map((q) => scored.get(q.id)!), split);

@@ -18,7 +18,7 @@ import type { Quant } from '../model/quant';
 import type { ModelSource } from '../model/sources';
 import { runPipeline as runPipelineStages, type PipelineOptions } from '../pipeline/pipeline';
 import type { PipelineReport } from '../pipeline/report';
-import { METHODS } from '../pipeline/targets';
+import { checkMethods } from '../pipeline/methods';
 import { scoreDataset, type ScoreRecord } from '../score/score';
 import { checkRunId, memoryRunFolders, type RunFolders, type RunStorage } from '../storage/runs';
 import { readJson } from '../storage/json';
@@ -38,9 +38,9 @@ import { makeTeacher } from './teachers';
 export function pipelineOptions(s: Omit<RunSettings, 'id' | 'model' | 'data'>, modelName: string) {
   const { trainTokens, ...loop } = s.loop;
   return {
-    methods: s.methods, prompt: s.prompt, order: s.order,
+    methods: s.methods, prompt: s.prompt, order: s.order, complexitySignal: s.signal,
     // Fixed thresholds replace the quantiles (and the report then names no quantiles).
-    quantiles: s.thresholds ? undefined : s.quantiles, thresholds: s.thresholds,
+    quantiles: s.thresholds ? undefined : s.quantiles, thresholds: s.thresholds, teacherBudget: s.teacherBudget,
     trainConfig: { ...s.train }, loop, trainTokens, includePrompt: s.includePrompt,
     distill: { ...s.distill }, eval: s.eval, scoreBatch: s.scoreBatch, modelName, seed: s.seed,
   } satisfies Omit<PipelineOptions, 'train' | 'test' | 'teacher' | 'storage'>;
@@ -167,7 +167,7 @@ export class LocalEngine implements Engine {
   /** The run's info, created (with its questions) when `data` is given. Settings are stored without any API key. */
   private async prepare(settings: RunSettings, data: { train: Question[]; test: Question[] } | null): Promise<{ st: RunStorage; info: RunInfo; train: Question[]; test: Question[] }> {
     const id = checkRunId(settings.id);
-    for (const m of settings.methods) if (!METHODS.includes(m)) throw new EntrotuneError(`unknown method '${m}'`, `methods are ${METHODS.join(', ')}`);
+    checkMethods(settings.methods);
     const st = this.runs.open(id);
     const now = new Date().toISOString();
     const old = await readJson<RunInfo>(st, 'run.json');

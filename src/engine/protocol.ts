@@ -19,8 +19,9 @@ import type { Quant } from '../model/quant';
 import type { ModelSource } from '../model/sources';
 import type { PipelineEvent } from '../pipeline/pipeline';
 import type { PipelineReport } from '../pipeline/report';
-import type { Method } from '../pipeline/targets';
+import type { Method } from '../pipeline/methods';
 import type { Bucket, ScoreReport } from '../score/report';
+import type { Signal } from '../score/signals';
 import type { ChatMessage } from '../tokenizer/tokenizer';
 import type { TrainProgress } from '../train/loop';
 import type { TrainMemoryPlan } from '../train/plan';
@@ -68,11 +69,17 @@ export interface RunSettings {
   data: { name: string; testFraction: number; invalid: number };
   prompt: PromptTemplate;
   teacher: TeacherSettings;
+  /** The fixed methods and frontier points (`pipeline@0.1`: the pipeline with the top 10% of training
+   *  questions by the signal sent to the teacher). */
   methods: Method[];
   order: 'mix' | 'two-phase';
+  /** The complexity signal that splits and ranks the questions (absent: entropy, the paper's). */
+  signal?: Signal;
   quantiles: [number, number];
-  /** Fixed cut points on H/Hmax instead of the quantiles (the CLI's --thresholds); absent: the quantiles. */
+  /** Fixed cut points on complexity / its largest instead of the quantiles (the CLI's --thresholds); absent: the quantiles. */
   thresholds?: [number, number];
+  /** At most this many questions to the teacher: the most complex are the hard bucket (absent: the second quantile or threshold). */
+  teacherBudget?: number;
   /** `mode` 'full': every weight of an unquantised base is trained (absent: LoRA). */
   train: { r: number; alpha: number; lr: number; dropout: number; schedule: 'cosine' | 'constant'; warmupSteps: number; mode?: 'lora' | 'full' };
   /** `pack`: tokens per packed training row (see packExamples); absent: one padded example per row.
@@ -106,10 +113,13 @@ export interface RunInfo {
 export interface ScoreSummary {
   /** analyzeScores() of the training questions; null when the base named no option for any of them. */
   report: ScoreReport | null;
-  /** Normalised entropy (H / Hmax over all training questions, invalid answers included), 20 bins. */
+  /** The signal of the split and the histogram (absent in summaries from before there was a choice: entropy). */
+  signal?: Signal;
+  /** Normalised complexity (c / its largest over the training questions' valid answers), 20 bins. */
   histogram: { edges: number[]; counts: number[] };
-  /** Cut points on H/Hmax, null when nothing could be split (everything is hard). */
+  /** Cut points on normalised complexity, null when nothing could be split (everything is hard). */
   bounds: [number, number] | null;
+  /** The largest complexity (nats for the entropies). */
   hmax: number;
   train: Record<Bucket, number>;
   test: Record<Bucket, number>;

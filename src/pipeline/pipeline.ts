@@ -6,6 +6,9 @@
 // every weight of the base in place: then the base is copied on the GPU first and written back before
 // each method and at the end, and a method's output is a whole model folder. With a token budget
 // (`trainTokens`) every method takes the same number of steps of the same packed-row batches.
+// The split uses one complexity signal (entropy by default, src/score/signals.ts) and quantiles,
+// thresholds or a teacher budget; the frontier's points (`pipeline@f`, src/pipeline/methods.ts) are
+// methods like the others, routed by rank, so a frontier is one run with one teacher cache.
 // Every stage keeps what it makes in the run's storage as it goes (scores, teacher replies,
 // checkpoints, evaluation records), so a run that is killed or reloaded starts again where it was
 // and never pays twice for a teacher call.
@@ -14,31 +17,40 @@ import type { Question } from '../data/dataset';
 import { PROMPTS, type PromptTemplate } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import type { Model } from '../model/model';
-import { bucketOf } from '../score/analysis';
 import { analyzeScores, BUCKETS, type Bucket, type ScoreReport } from '../score/report';
 import { scoreDataset, type ScoreRecord } from '../score/score';
+import { DEFAULT_SIGNAL, heldOutBucket, routeBySignal, type Signal } from '../score/signals';
 import { distill, type CotTarget, type TeacherAnswer } from '../teacher/cot';
 import type { Teacher } from '../teacher/teacher';
 import { loopSteps, packExamples, runTrainLoop, saveAdapterFiles, type TrainExample, type TrainLoopOptions, type TrainTokens } from '../train/loop';
-import { baseParams, Trainer, type TrainConfig } from '../train/trainer';
+import { baseParams } from '../train/params';
+import { Trainer, type TrainConfig } from '../train/trainer';
 import { RunClock, type RunEta } from './clock';
 import { evaluate, type EvalRecord } from './eval';
+import { frontierOf } from './frontier';
+import { checkMethods, frontierFraction, type Method } from './methods';
 import { accuracyOf, bucketAccuracy, formatPipelineReport, type MethodResult, type PipelineReport } from './report';
 import type { RunStorage } from './storage';
-import { routeExamples, toTrlJsonl, wantsCot, type Method, type RoutedExample } from './targets';
+import { cotIds, routeExamples, toTrlJsonl, type RoutedExample } from './targets';
 
 export interface PipelineOptions {
   train: Question[];
   test: Question[];
   teacher: Teacher;
   storage: RunStorage;
-  /** Default: pipeline, sft-all, distill-all. */
+  /** Default: pipeline, sft-all, distill-all. Frontier points are `pipeline@f` (see methods.ts). */
   methods?: Method[];
   prompt?: PromptTemplate;
-  /** Quantiles of normalised entropy for easy|medium|hard (default the paper's 0.25, 0.75) … */
+  /** The complexity signal that splits and ranks the training questions (default entropy, the paper's;
+   *  `signal` is the AbortSignal). */
+  complexitySignal?: Signal;
+  /** Quantiles of normalised complexity for easy|medium|hard (default the paper's 0.25, 0.75) … */
   quantiles?: [number, number];
-  /** … or fixed thresholds on H/Hmax. */
+  /** … or fixed thresholds on complexity / its largest value … */
   thresholds?: [number, number];
+  /** … with at most this many questions to the teacher in the pipeline's hard bucket: the most complex
+   *  (answers that named no option first). Replaces the second quantile or threshold. */
+  teacherBudget?: number;
   /** The pipeline's order: 'mix' (default: one shuffled set) or 'two-phase' (direct targets, then CoT targets, as the paper). */
   order?: 'mix' | 'two-phase';
   /** Training settings of every method: LoRA (default), or mode 'full' for a small unquantised base
@@ -96,14 +108,6 @@ export function trainBudget(trainTokens: number, loop: PipelineOptions['loop'] =
   return { trainTokens, rowsPerStep, pack, steps: Math.ceil(trainTokens / (rowsPerStep * pack)) };
 }
 
-/** Buckets of `records` with the cut points found on the training questions (invalid answers count as hard). */
-function bucketsWith(records: ScoreRecord[], hmax: number, bounds: [number, number]): Map<string, Bucket> {
-  return new Map(records.map((r) => {
-    const b: Bucket = r.correct === null ? 'hard' : bucketOf(hmax > 0 ? r.entropy / hmax : 0, bounds);
-    return [r.id, b];
-  }));
-}
-
 export async function runPipeline(model: Model, options: PipelineOptions): Promise<PipelineReport> {
   const t0 = performance.now();
   // Packed rows longer than the model's context could not be trained: at most the context.
@@ -117,7 +121,7 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
   const clash = new Set(o.train.map((q) => q.id));
   const shared = o.test.find((q) => clash.has(q.id));
   if (shared) throw new EntrotuneError(`question ${shared.id} is in both the training and the held-out set`, 'ids must be unique across the split');
-  const methods = o.methods ?? DEFAULT_METHODS;
+  const methods = checkMethods(o.methods ?? DEFAULT_METHODS);
   const prompt = o.prompt ?? PROMPTS.letters;
   const seed = o.seed ?? 0;
   const emit = (e: PipelineEvent) => o.onEvent?.(e);
@@ -125,7 +129,6 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
   const full = o.trainConfig?.mode === 'full';
   if (full) baseParams(model); // refuses a quantised base before any work is done
   const budget = o.trainTokens === undefined ? null : trainBudget(o.trainTokens, o.loop);
-
   // 1. Score every question (train and held-out) with the base model.
   const all = [...o.train, ...o.test];
   const scores = await scoreDataset(model, all, {
@@ -136,24 +139,26 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
   const trainScores = o.train.map((q) => byId.get(q.id)!);
   const testScores = o.test.map((q) => byId.get(q.id)!);
 
-  // 2. Split by entropy on the training questions; held-out questions get the same cut points.
-  // A base that names no option for any question (a random or badly prompted model) has nothing to
-  // split: every question counts as hard.
+  // 2. Split by the complexity signal on the training questions; held-out questions get the same cut
+  // points. A base that names no option for any question (a random or badly prompted model) has
+  // nothing to split: every question counts as hard.
+  const signal = o.complexitySignal ?? DEFAULT_SIGNAL;
+  const splitBy = { signal, quantiles: o.quantiles, thresholds: o.thresholds, teacherBudget: o.teacherBudget };
   const anyValid = trainScores.some((r) => r.correct !== null);
   if (!anyValid) emit({ phase: 'log', text: 'the base model named no option for any training question: all are routed as hard (check the prompt and chat template)' });
-  const split = anyValid
-    ? analyzeScores(trainScores, { quantiles: o.quantiles, thresholds: o.thresholds, seed })
-    : { auc: null, hmax: 0, bounds: [0, 0] as [number, number] };
-  if (anyValid) emit({ phase: 'split', report: split as ScoreReport });
+  const routing = routeBySignal(trainScores, splitBy);
+  const split = anyValid ? analyzeScores(trainScores, { ...splitBy, seed }) : null;
+  if (split) emit({ phase: 'split', report: split });
   // (The held-out AUC needs a valid answer of each kind; a few held-out questions may not have them.)
   const testAuc = testScores.some((r) => r.correct === true) && testScores.some((r) => r.correct === false) ? analyzeScores(testScores, { seed }).auc : null;
-  const trainBuckets = bucketsWith(trainScores, split.hmax, split.bounds);
-  const testBuckets = bucketsWith(testScores, split.hmax, split.bounds);
+  const trainBuckets = routing.buckets;
+  const testBuckets = new Map(testScores.map((r) => [r.id, heldOutBucket(r, routing)]));
   const count = (m: Map<string, Bucket>) => Object.fromEntries(BUCKETS.map((b) => [b, [...m.values()].filter((x) => x === b).length])) as Record<Bucket, number>;
   const baseRecords = testScores.map((r) => ({ id: r.id, correct: r.correct === true }));
 
   // 3. Chains of thought for every question some method routes to CoT; nothing else is asked.
-  const needCot = o.train.filter((q) => methods.some((m) => wantsCot(m, trainBuckets.get(q.id)!)));
+  const toTeacher = new Map(methods.map((m) => [m, cotIds(m, routing)]));
+  const needCot = o.train.filter((q) => methods.some((m) => toTeacher.get(m)!.has(q.id)));
   let usage = { calls: 0, cached: 0 };
   const cotList: CotTarget[] = needCot.length
     ? await distill(needCot, o.teacher, await st.records<TeacherAnswer>('teacher.jsonl'), {
@@ -169,7 +174,7 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
 
   // 4–6. Per method: targets → train from the base → evaluate → back to the base.
   const plans = methods.map((method) => {
-    const routed = routeExamples(method, o.train, trainBuckets, cots, tok, prompt, o.includePrompt);
+    const routed = routeExamples(method, o.train, routing, cots, tok, prompt, o.includePrompt);
     return { method, routed, phases: phasesOf(method, routed, o, budget) };
   });
   const clock = new RunClock(plans.map((p) => p.phases.reduce((s, ph) => s + ph.steps, 0)), o.test.length);
@@ -181,28 +186,29 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
     for (const [k, { method, routed, phases }] of plans.entries()) {
       base?.restore();
       await st.write(`${method}.train.jsonl`, toTrlJsonl(routed));
-      const tTrain = performance.now();
       clock.start();
+      const tTrain = performance.now();
       const trained = await trainMethod(model, method, phases, o, (e) => {
         clock.step();
         emit({ ...e, etaRun: clock.left(k, { step: e.step }) });
       }, (text) => emit({ phase: 'log', text }));
       const trainSeconds = (performance.now() - tTrain) / 1000;
-      const tEval = performance.now();
       clock.start();
+      const evalStore = await st.records<EvalRecord>(`${method}.eval.jsonl`);
+      const tEval = performance.now();
       const records = await evaluate(model, o.test, {
-        prompt, maxNewTokens: o.eval?.maxNewTokens, maxBatch: o.eval?.maxBatch, signal: o.signal,
-        store: await st.records<EvalRecord>(`${method}.eval.jsonl`),
+        prompt, maxNewTokens: o.eval?.maxNewTokens, maxBatch: o.eval?.maxBatch, signal: o.signal, store: evalStore,
         onProgress: (p) => {
           clock.evaluated(p.done);
           emit({ phase: 'eval', method, ...p, etaRun: clock.left(k, { done: p.done }) });
         },
       });
-      const cotUsed = routed.filter((r) => wantsCot(method, r.bucket)).map((r) => cots.get(r.question.id)!);
+      const cotUsed = routed.filter((r) => toTeacher.get(method)!.has(r.question.id)).map((r) => cots.get(r.question.id)!);
       const result: MethodResult = {
         method,
         targets: { direct: routed.filter((r) => r.target === 'direct').length, cot: routed.filter((r) => r.target === 'cot').length, fallback: routed.filter((r) => r.target === 'fallback').length },
         targetTokens: routed.reduce((s, r) => s + r.targetTokens, 0),
+        cotTargetTokens: routed.reduce((s, r) => s + (r.target === 'cot' ? r.targetTokens : 0), 0),
         teacher: {
           questions: cotUsed.length,
           calls: cotUsed.reduce((s, c) => s + c.attempts, 0),
@@ -241,16 +247,21 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
     model: o.modelName ?? model.name,
     teacher: o.teacher.id,
     created: new Date().toISOString(),
-    settings: { methods, order: o.order ?? 'mix', prompt: prompt.labels, quantiles: o.quantiles ?? (o.thresholds ? null : [0.25, 0.75]), thresholds: o.thresholds ?? null, train: o.trainConfig ?? {}, loop: o.loop ?? {}, trainTokens: o.trainTokens ?? null, includePrompt: !!o.includePrompt, distill: o.distill ?? {}, eval: o.eval ?? {}, seed },
+    settings: { methods, order: o.order ?? 'mix', prompt: prompt.labels, signal, quantiles: o.quantiles ?? (o.thresholds ? null : [0.25, 0.75]), thresholds: o.thresholds ?? null, teacherBudget: o.teacherBudget ?? null, train: o.trainConfig ?? {}, loop: o.loop ?? {}, trainTokens: o.trainTokens ?? null, includePrompt: !!o.includePrompt, distill: o.distill ?? {}, eval: o.eval ?? {}, seed },
     data: { train: o.train.length, test: o.test.length, invalid: 0 },
     budget,
-    scoring: { auc: split.auc, aucTest: testAuc, hmax: split.hmax, bounds: split.bounds, train: count(trainBuckets), test: count(testBuckets) },
+    scoring: {
+      auc: split?.auc ?? null, aucTest: testAuc, signal, signals: split?.signals ?? null, teacherBudget: o.teacherBudget ?? null,
+      hmax: routing.cmax, bounds: routing.bounds, train: count(trainBuckets), test: count(testBuckets),
+    },
     base: { accuracy: accuracyOf(baseRecords), buckets: bucketAccuracy(baseRecords, testBuckets) },
     methods: results,
     tokenSaving: p && d && d.targetTokens > 0 ? 1 - p.targetTokens / d.targetTokens : null,
     teacherUsage: { ...usage, completionTokens: cotList.reduce((s, c) => s + c.completionTokens, 0) },
+    frontier: null,
     seconds: (performance.now() - t0) / 1000,
   };
+  report.frontier = frontierOf(report);
   await st.write('report.json', JSON.stringify(report, null, 1) + '\n');
   await st.write('report.md', formatPipelineReport(report));
   return report;
@@ -270,7 +281,7 @@ interface Phase {
 function phasesOf(method: Method, routed: RoutedExample[], o: PipelineOptions, budget: TrainBudget | null): Phase[] {
   const pack = budget?.pack ?? o.loop?.pack;
   const rowsOf = (rs: RoutedExample[]) => (pack ? packExamples(rs.map((r) => r.example), pack) : rs.map((r) => r.example));
-  const parts = method === 'pipeline' && o.order === 'two-phase'
+  const parts = (method === 'pipeline' || frontierFraction(method) !== null) && o.order === 'two-phase'
     ? [{ label: ' (phase 1)', folder: `${method}/phase1`, rows: rowsOf(routed.filter((r) => r.target !== 'cot')) }, { label: ' (phase 2)', folder: `${method}/phase2`, rows: rowsOf(routed.filter((r) => r.target === 'cot')) }].filter((p) => p.rows.length)
     : [{ label: '', folder: method, rows: rowsOf(routed) }];
   if (!budget) return parts.map((p) => ({ ...p, steps: loopSteps(p.rows.length, { batchSize: 4, ...o.loop }) }));

@@ -5,30 +5,39 @@
 //   sft-all      every question → gold label
 //   distill-all  every question → kept CoT
 //   reverse      easy + medium → kept CoT, hard → gold label (a control)
+//   pipeline@f   the top f of the questions by the complexity signal → kept CoT, the rest → gold label
+//                (a point of the routing frontier: pipeline@0 routes as sft-all, pipeline@1 as distill-all)
 // A CoT the teacher never got right falls back to the gold label. Questions whose base answer named
-// no option were not bucketed by the scorer; they count as hard (the base could not answer them).
+// no option count as hard, and as the most complex (the base could not answer them).
 
 import type { Question } from '../data/dataset';
 import { promptMessages, type PromptTemplate } from '../data/prompts';
 import type { Bucket } from '../score/report';
+import type { Routing } from '../score/signals';
 import type { CotTarget } from '../teacher/cot';
 import { directTarget } from '../teacher/cot';
 import type { ChatMessage, Tokenizer } from '../tokenizer/tokenizer';
 import { chatExample, type TrainExample } from '../train/loop';
+import { frontierFraction, type Method } from './methods';
 
-export const METHODS = ['pipeline', 'sft-all', 'distill-all', 'reverse'] as const;
-export type Method = (typeof METHODS)[number];
+export { METHODS, type Method } from './methods';
 
-export function wantsCot(method: Method, bucket: Bucket): boolean {
+/** The training questions `method` sends to the teacher, by the run's routing. */
+export function cotIds(method: Method, routing: Pick<Routing, 'buckets' | 'ranked'>): Set<string> {
+  const ids = routing.ranked;
+  const bucket = (id: string) => routing.buckets.get(id) ?? 'hard';
   switch (method) {
     case 'pipeline':
-      return bucket === 'hard';
+      return new Set(ids.filter((id) => bucket(id) === 'hard'));
     case 'sft-all':
-      return false;
+      return new Set();
     case 'distill-all':
-      return true;
+      return new Set(ids);
     case 'reverse':
-      return bucket !== 'hard';
+      return new Set(ids.filter((id) => bucket(id) !== 'hard'));
+    default:
+      // A frontier point: the most complex round(f · n), f = 0 none, f = 1 every question.
+      return new Set(ids.slice(0, Math.round(frontierFraction(method)! * ids.length)));
   }
 }
 
@@ -43,12 +52,13 @@ export interface RoutedExample {
   targetTokens: number;
 }
 
-export function routeExamples(method: Method, questions: Question[], buckets: Map<string, Bucket>, cots: Map<string, CotTarget>, tok: Tokenizer, prompt: PromptTemplate, includePrompt = false): RoutedExample[] {
+export function routeExamples(method: Method, questions: Question[], routing: Pick<Routing, 'buckets' | 'ranked'>, cots: Map<string, CotTarget>, tok: Tokenizer, prompt: PromptTemplate, includePrompt = false): RoutedExample[] {
+  const toTeacher = cotIds(method, routing);
   return questions.map((q) => {
-    const bucket = buckets.get(q.id) ?? 'hard';
+    const bucket = routing.buckets.get(q.id) ?? 'hard';
     let target: RoutedExample['target'] = 'direct';
     let content = directTarget(q, prompt.labels);
-    if (wantsCot(method, bucket)) {
+    if (toTeacher.has(q.id)) {
       const c = cots.get(q.id);
       if (c?.rationale) {
         target = 'cot';

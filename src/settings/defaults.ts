@@ -5,12 +5,14 @@
 
 import { PROMPTS } from '../data/prompts';
 import type { RunSettings } from '../engine/protocol';
-import type { Method } from '../pipeline/targets';
+import type { Method } from '../pipeline/methods';
+import type { Signal } from '../score/signals';
 
 export const RUN_DEFAULTS = {
   testFraction: 0.2, //   a fifth held out (split per subject): enough for an interval, the rest to train on
   prompt: 'letters' as 'letters' | 'numbers', // A–J are one token each; with the paper's numbers "10" is two for Qwen
   scoreBatch: 8, //       prompts scored at once; more only helps a GPU with memory to spare
+  signal: 'entropy' as Signal, // the paper's complexity signal; the score report gives every signal's AUC to compare
   quantiles: [0.25, 0.75] as [number, number], // the paper's cut points on normalised entropy
   methods: ['pipeline', 'sft-all', 'distill-all'] as Method[], // the method and its two baselines
   order: 'mix' as 'mix' | 'two-phase', // one shuffled set; 'two-phase' is the paper's order
@@ -61,6 +63,7 @@ export function defaultRunSettings(id: string, model: RunSettings['model'], data
     teacher: { kind: 'column' }, // the dataset's own rationale: the one teacher that needs nothing set up
     methods: [...D.methods],
     order: D.order,
+    signal: D.signal,
     quantiles: [...D.quantiles],
     train: { ...D.train },
     loop: { ...D.loop },

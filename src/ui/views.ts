@@ -285,7 +285,7 @@ export class Views {
     this.trainMethods = d.info.settings.methods;
     this.dataSplit();
     if (d.score) this.score(d.score);
-    for (const [m, losses] of Object.entries(d.losses)) this.loss.setMethod(m as Method, losses);
+    for (const [m, losses] of Object.entries(d.losses)) if (losses) this.loss.setMethod(m as Method, losses);
     if (d.report) this.resultsTable(d.report);
     this.downloads(d);
     this.log(`opened run ${d.info.settings.id} (${d.info.status}${d.info.status === 'done' ? '' : `, last during ${d.info.phase}`})`);

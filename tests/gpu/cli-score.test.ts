@@ -26,6 +26,21 @@ describe('entrotune score', () => {
     expect(split.length).toBe(report.valid); // covering every valid example
   });
 
+  it('splits by another signal with a teacher budget, and reports every signal\'s ROC AUC', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'entrotune-score-signal-'));
+    const r = await run(['score', '--model', MODEL, '--data', 'tests/fixtures/data/arith-sample.jsonl', '--out', out, '--signal', 'margin', '--teacher-budget', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| 1 − margin between the two likeliest options \(splits\) \|/);
+    expect(r.stdout).toContain('hard: the 5 most complex questions, the teacher budget');
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report).toMatchObject({ signal: 'margin', teacherBudget: 5 });
+    expect(Object.keys(report.signals)).toEqual(['entropy', 'entropy-options', 'top1', 'margin']);
+    expect(report.buckets.hard.count).toBeLessThanOrEqual(5); // (answers that named no option take their share of the 5)
+    const bad = await run(['score', '--model', MODEL, '--data', 'tests/fixtures/data/arith-sample.jsonl', '--out', out, '--signal', 'perplexity']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("unknown complexity signal 'perplexity'");
+  });
+
   it('resumes a run killed midway without re-scoring finished examples', async () => {
     const out = mkdtempSync(join(tmpdir(), 'entrotune-resume-'));
     const data = join(out, 'many.jsonl');

@@ -9,28 +9,10 @@ import { loadModel } from '../../src/index';
 import { runPipeline } from '../../src/pipeline/pipeline';
 import { memoryRunStorage } from '../../src/pipeline/storage';
 import type { Model } from '../../src/model/model';
-import { LETTERS } from '../../src/data/prompts';
-import type { Teacher } from '../../src/teacher/teacher';
+import { arithmeticTeacher } from './arithmetic-teacher';
 import { getGpu } from './gpu';
 
 const DATA = join(__dirname, '../fixtures/data/arith-sample.jsonl');
-
-/** Works the sum out from the question text; wrong on its first try for every third question. */
-export function arithmeticTeacher(calls: string[] = []): Teacher {
-  return {
-    id: 'test-arithmetic',
-    concurrency: 2,
-    async generate(req) {
-      calls.push(`${req.question.id}@${req.temperature}`);
-      const [, a, op, b] = /(\d+) ([+-]) (\d+)/.exec(req.question.question)!;
-      const v = op === '+' ? +a + +b : +a - +b;
-      let i = req.question.options.indexOf(String(v));
-      if (req.temperature === 0 && Number(req.question.id.slice(-1)) % 3 === 0) i = (i + 1) % req.question.options.length;
-      const text = `${a}${op}${b}=${v}. [[${LETTERS[i]}]]`;
-      return { text, completionTokens: text.length };
-    },
-  };
-}
 
 describe('the pipeline', () => {
   it('runs the pipeline in two phases and the reverse routing with a consistent report', async () => {
