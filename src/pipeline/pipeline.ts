@@ -32,6 +32,7 @@ import { checkMethods, frontierFraction, type Method } from './methods';
 import { accuracyOf, bucketAccuracy, formatPipelineReport, type MethodResult, type PipelineReport } from './report';
 import type { RunStorage } from './storage';
 import { cotIds, routeExamples, toTrlJsonl, type RoutedExample } from './targets';
+import { RunTimes, type TimeRecord } from './times';
 
 export interface PipelineOptions {
   train: Question[];
@@ -109,7 +110,6 @@ export function trainBudget(trainTokens: number, loop: PipelineOptions['loop'] =
 }
 
 export async function runPipeline(model: Model, options: PipelineOptions): Promise<PipelineReport> {
-  const t0 = performance.now();
   // Packed rows longer than the model's context could not be trained: at most the context.
   const asked = options.loop?.pack ?? (options.trainTokens === undefined ? undefined : BUDGET_PACK);
   const o = asked && asked > model.contextLength ? { ...options, loop: { ...options.loop, pack: model.contextLength } } : options;
@@ -129,6 +129,32 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
   const full = o.trainConfig?.mode === 'full';
   if (full) baseParams(model); // refuses a quantised base before any work is done
   const budget = o.trainTokens === undefined ? null : trainBudget(o.trainTokens, o.loop);
+  // Every process that works on this run adds its time to times.jsonl: a resumed run's report counts them all.
+  const times = await RunTimes.open(await st.records<TimeRecord>('times.jsonl'));
+  times.start('run');
+  try {
+    return await runStages(model, o, { methods, prompt, seed, emit, st, full, budget, times });
+  } catch (err) {
+    times.stop('run');
+    // The time spent is kept for the resumed run; the run's own error is the one thrown.
+    await times.flush().catch((e: unknown) => emit({ phase: 'log', text: `the time this run took could not be saved in ${st.where}/times.jsonl: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` }));
+    throw err;
+  }
+}
+
+interface StageContext {
+  methods: Method[];
+  prompt: PromptTemplate;
+  seed: number;
+  emit: (e: PipelineEvent) => void;
+  st: RunStorage;
+  full: boolean;
+  budget: TrainBudget | null;
+  times: RunTimes;
+}
+
+async function runStages(model: Model, o: PipelineOptions, { methods, prompt, seed, emit, st, full, budget, times }: StageContext): Promise<PipelineReport> {
+  const tok = model.tokenizer!;
   // 1. Score every question (train and held-out) with the base model.
   const all = [...o.train, ...o.test];
   const scores = await scoreDataset(model, all, {
@@ -187,22 +213,21 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
       base?.restore();
       await st.write(`${method}.train.jsonl`, toTrlJsonl(routed));
       clock.start();
-      const tTrain = performance.now();
-      const trained = await trainMethod(model, method, phases, o, (e) => {
+      const trained = await timed(times, `train ${method}`, () => trainMethod(model, method, phases, o, (e) => {
         clock.step();
+        times.background();
         emit({ ...e, etaRun: clock.left(k, { step: e.step }) });
-      }, (text) => emit({ phase: 'log', text }));
-      const trainSeconds = (performance.now() - tTrain) / 1000;
+      }, (text) => emit({ phase: 'log', text })));
       clock.start();
       const evalStore = await st.records<EvalRecord>(`${method}.eval.jsonl`);
-      const tEval = performance.now();
-      const records = await evaluate(model, o.test, {
+      const records = await timed(times, `eval ${method}`, () => evaluate(model, o.test, {
         prompt, maxNewTokens: o.eval?.maxNewTokens, maxBatch: o.eval?.maxBatch, signal: o.signal, store: evalStore,
         onProgress: (p) => {
           clock.evaluated(p.done);
+          times.background();
           emit({ phase: 'eval', method, ...p, etaRun: clock.left(k, { done: p.done }) });
         },
-      });
+      }));
       const cotUsed = routed.filter((r) => toTeacher.get(method)!.has(r.question.id)).map((r) => cots.get(r.question.id)!);
       const result: MethodResult = {
         method,
@@ -221,13 +246,13 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
         loss: { first: trained.losses[0] ?? NaN, last: trained.losses.at(-1) ?? NaN },
         trainTokens: trained.tokens,
         epochs: trained.epochs,
-        trainSeconds,
+        trainSeconds: times.total(`train ${method}`),
         accuracy: accuracyOf(records),
         buckets: bucketAccuracy(records, testBuckets),
         reasoned: records.filter((r) => r.reasoned).length / records.length,
         malformed: records.filter((r) => r.malformed).length / records.length,
         answerTokens: records.reduce((s, r) => s + r.tokens, 0) / records.length,
-        evalSeconds: (performance.now() - tEval) / 1000,
+        evalSeconds: times.total(`eval ${method}`),
         adapter: method,
         weights: full ? 'model' : 'adapter',
       };
@@ -259,12 +284,28 @@ export async function runPipeline(model: Model, options: PipelineOptions): Promi
     tokenSaving: p && d && d.targetTokens > 0 ? 1 - p.targetTokens / d.targetTokens : null,
     teacherUsage: { ...usage, completionTokens: cotList.reduce((s, c) => s + c.completionTokens, 0) },
     frontier: null,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: 0,
   };
   report.frontier = frontierOf(report);
+  times.stop('run');
+  await times.flush();
+  report.seconds = times.total('run');
   await st.write('report.json', JSON.stringify(report, null, 1) + '\n');
   await st.write('report.md', formatPipelineReport(report));
   return report;
+}
+
+/** `work` timed on `clock`, its time saved when it ends (when it throws, runPipeline saves it). */
+async function timed<T>(times: RunTimes, clock: string, work: () => Promise<T>): Promise<T> {
+  times.start(clock);
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    times.stop(clock);
+  }
+  await times.flush();
+  return result;
 }
 
 /** One training loop of a method: its rows, its steps and where its checkpoints go. */

@@ -89,6 +89,7 @@ export interface PipelineReport {
   teacherUsage: { calls: number; cached: number; completionTokens: number };
   /** The pipeline at each hard fraction the run trained (pipeline@f methods), by fraction; null without any. */
   frontier?: FrontierPoint[] | null;
+  /** Seconds of every process that worked on the run (a resumed run counts each). */
   seconds: number;
 }
 

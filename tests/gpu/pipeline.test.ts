@@ -65,7 +65,7 @@ describe('the pipeline', () => {
     model.dispose();
   }, 600_000);
 
-  it('fine-tunes fully on a token budget: the same steps for every method, each from the base, the base back at the end, a stopped run resumed', async () => {
+  it('fine-tunes fully on a token budget: the same steps for every method, each from the base, the base back at the end, a stopped run resumed with the time of both processes', async () => {
     const gpu = await getGpu();
     const model = await loadModel(gpu, { kind: 'dir', path: join(__dirname, '../fixtures/tiny/llama') }, { quant: 'none' });
     const { questions } = parseDataset(readFileSync(DATA, 'utf8'), 'arith-sample.jsonl');
@@ -92,10 +92,32 @@ describe('the pipeline', () => {
       },
     })).rejects.toThrow(/stopped at step 2/);
     expect(await same()).toBe(0);
+    // What the stopped process spent is kept in the run's folder …
+    const spent = async () => {
+      const t = new Map<string, number>();
+      for (const l of new TextDecoder().decode((await storage.read('times.jsonl'))!).trim().split('\n')) {
+        const r = JSON.parse(l) as { id: string; seconds: number };
+        t.set(r.id, (t.get(r.id) ?? 0) + r.seconds);
+      }
+      return t;
+    };
+    const first = await spent();
+    for (const clock of ['run', 'train pipeline', 'eval pipeline', 'train sft-all']) expect(first.get(clock), clock).toBeGreaterThan(0);
+    expect(first.has('eval sft-all')).toBe(false);
 
     const logs: string[] = [];
     const report = await runPipeline(model, { ...options, methods: [...options.methods], storage, onEvent: (e) => e.phase === 'log' && logs.push(e.text) });
     expect(logs.filter((t) => t.startsWith('sft-all: resuming from step 2 '))).toHaveLength(1);
+    // … and the resumed run's report counts it: pipeline had finished (this process only reloaded its
+    // checkpoint and evaluation records), sft-all trained in both, and the run took both processes' time.
+    const [rp, rs] = report.methods;
+    const all = await spent();
+    expect(rp.trainSeconds).toBeGreaterThanOrEqual(first.get('train pipeline')!);
+    expect(rp.evalSeconds).toBeGreaterThanOrEqual(first.get('eval pipeline')!);
+    expect(rs.trainSeconds).toBeGreaterThan(first.get('train sft-all')!);
+    expect(rs.trainSeconds).toBeCloseTo(all.get('train sft-all')!, 6);
+    expect(report.seconds).toBeGreaterThan(first.get('run')! + rs.trainSeconds - first.get('train sft-all')!);
+    expect(report.seconds).toBeCloseTo(all.get('run')!, 6);
     expect(report.budget).toEqual({ trainTokens: 1280, rowsPerStep: 2, pack: 128, steps: 5 });
     for (const m of report.methods) {
       expect(m.steps).toBe(5);
