@@ -127,6 +127,16 @@ export class App {
     return x ? { ...s, loop: { ...s.loop, ...x.loop }, eval: { ...s.eval, ...x.eval } } : s;
   }
 
+  /** What in the forms cannot make a run's settings (a frontier that is not a list of fractions). */
+  private formError(): string | null {
+    try {
+      methodsFromForm();
+      return null;
+    } catch (e) {
+      return `The routing frontier (step 5): ${describeError(e)}`;
+    }
+  }
+
   private ready(): string | null {
     if (!this.model) return 'load a model first (step 1)';
     if (!this.split) return 'load a dataset first (step 2)';
@@ -137,7 +147,7 @@ export class App {
   private onEvent = (e: RunEvent) => this.views.onEvent(e);
 
   async score(): Promise<void> {
-    const missing = this.ready();
+    const missing = this.ready() ?? this.formError();
     if (missing) return this.status(`To score: ${missing}.`, 'error');
     const fresh = !this.run;
     // Once the teacher or training has begun, the run's stored settings stay as they are (the routing
@@ -174,6 +184,8 @@ export class App {
       if (['created', 'score', 'teacher'].includes(this.run!.phase)) s.teacher = teacherFromForm();
       if (s.teacher.kind === 'http') s.teacher = { ...s.teacher, apiKey: input('teacher-key').value || undefined };
     } else {
+      const bad = this.formError();
+      if (bad) return this.status(bad, 'error');
       if (!methodsFromForm().length) return this.status('Choose at least one method (step 5).', 'error');
       s = this.settings(this.run?.settings.id ?? newRunId());
     }

@@ -1,14 +1,24 @@
 // The charts. With uPlot (≈50 kB, no dependencies, canvas, fast with thousands of points; MIT): the
-// entropy histogram with the two cut points, and the training loss of each method. Bundled with the
+// entropy histogram with the two cut points, the training loss of each method, and the routing
+// frontier (accuracy against teacher tokens, one point per hard fraction). Bundled with the
 // page: no chart library is fetched from a CDN. The results' bar charts (a few bars per group) are
 // plain elements instead: uPlot has no grouped bars, and elements carry their numbers as text.
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { Method } from '../pipeline/targets';
+import type { FrontierPoint } from '../pipeline/frontier';
+import { frontierFraction, PAPER_FRACTION, type Method } from '../pipeline/methods';
 import { el, replace } from './dom';
 
 const COLORS: Record<string, string> = { base: '#71717a', pipeline: '#1d4ed8', 'sft-all': '#b45309', 'distill-all': '#047857', reverse: '#7c3aed' };
+
+/** A method's colour; the frontier's points go from sft-all's amber (0) to distill-all's green (1). */
+function colorOf(name: string): string {
+  const f = frontierFraction(name);
+  if (f === null) return COLORS[name] ?? '#111';
+  const mix = (a: number, b: number) => Math.round(a + (b - a) * f).toString(16).padStart(2, '0');
+  return `#${mix(0xb4, 0x04)}${mix(0x53, 0x78)}${mix(0x09, 0x57)}`;
+}
 
 export interface Bar {
   /** Names the colour too: a method, or "base". */
@@ -20,13 +30,13 @@ export interface Bar {
 /** Horizontal bars in groups (one group per bucket, one bar per method), scaled to `max`, with a legend. */
 export function barChart(container: HTMLElement, groups: { label: string; bars: Bar[] }[], max: number): void {
   const names = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.series)))];
-  const swatch = (name: string) => el('span', { class: 'swatch', style: `background:${COLORS[name] ?? '#111'}` });
+  const swatch = (name: string) => el('span', { class: 'swatch', style: `background:${colorOf(name)}` });
   replace(container,
     el('div', { class: 'legend' }, ...names.map((n) => el('span', {}, swatch(n), ` ${n}`))),
     ...groups.map((g) => el('div', { class: 'bar-group' }, el('div', { class: 'bar-label' }, g.label),
       ...g.bars.map((b) => el('div', { class: 'bar-row' },
         el('span', { class: 'bar-name' }, b.series),
-        el('span', { class: 'bar-track' }, el('span', { class: 'bar', style: `width:${max > 0 ? Math.max(0, Math.min(100, (100 * b.value) / max)) : 0}%;background:${COLORS[b.series] ?? '#111'}` })),
+        el('span', { class: 'bar-track' }, el('span', { class: 'bar', style: `width:${max > 0 ? Math.max(0, Math.min(100, (100 * b.value) / max)) : 0}%;background:${colorOf(b.series)}` })),
         el('span', { class: 'bar-value' }, b.text))))));
 }
 
@@ -34,9 +44,11 @@ function widthOf(el: HTMLElement): number {
   return Math.max(280, Math.min(900, el.clientWidth || 600));
 }
 
-/** Keep a chart as wide as its container. */
-function follow(u: uPlot, el: HTMLElement, height: number): void {
+/** A chart in `el`, kept as wide as it. */
+function plot(el: HTMLElement, height: number, opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData): uPlot {
+  const u = new uPlot({ width: widthOf(el), height, ...opts }, data, el);
   new ResizeObserver(() => u.setSize({ width: widthOf(el), height })).observe(el);
+  return u;
 }
 
 export class EntropyHistogram {
@@ -57,10 +69,7 @@ export class EntropyHistogram {
       this.u.setData(data);
       return;
     }
-    const height = 220;
-    this.u = new uPlot({
-      width: widthOf(this.el),
-      height,
+    this.u = plot(this.el, 220, {
       legend: { show: false },
       cursor: { show: true, points: { show: false } },
       scales: { x: { time: false, range: () => this.range }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
@@ -94,8 +103,7 @@ export class EntropyHistogram {
           ctx.restore();
         }],
       },
-    }, data, this.el);
-    follow(this.u, this.el, height);
+    }, data);
   }
 }
 
@@ -147,15 +155,69 @@ export class LossChart {
       return;
     }
     this.u?.destroy();
-    const height = 240;
-    this.u = new uPlot({
-      width: widthOf(this.el),
-      height,
+    this.u = plot(this.el, 240, {
       scales: { x: { time: false } },
       // Whole steps only on the x axis.
       axes: [{ label: 'step', stroke: '#1b1b1f', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] }, { label: 'loss', stroke: '#1b1b1f' }],
-      series: [{ label: 'step' }, ...methods.map((m) => ({ label: m, stroke: COLORS[m] ?? '#111', width: 2, spanGaps: false }))],
-    }, data, this.el);
-    follow(this.u, this.el, height);
+      series: [{ label: 'step' }, ...methods.map((m) => ({ label: m, stroke: colorOf(m), width: 2, spanGaps: false }))],
+    }, data);
+  }
+}
+
+/** Held-out accuracy (%) against the teacher's target tokens, a point per hard fraction with its 95%
+ *  interval as a whisker and its fraction beside it; the paper's 25% is ringed. */
+export class FrontierChart {
+  private u: uPlot | null = null;
+  private shown: FrontierPoint[] = [];
+  /** The y axis starts at the lowest interval rounded down to 10%, so that points a few apart show. */
+  private low = 0;
+
+  constructor(private readonly el: HTMLElement) {}
+
+  draw(points: FrontierPoint[]): void {
+    this.shown = points.filter((p) => p.accuracy.n);
+    this.low = Math.max(0, Math.floor(10 * Math.min(1, ...this.shown.map((p) => p.accuracy.low)) + 1e-9) * 10);
+    const data: uPlot.AlignedData = [this.shown.map((p) => p.teacherTargetTokens), this.shown.map((p) => 100 * p.accuracy.p)];
+    if (this.u) {
+      this.u.setData(data);
+      return;
+    }
+    this.u = plot(this.el, 260, {
+      legend: { show: false },
+      scales: { x: { time: false, range: (_u, _min, max) => [0, Math.max(1, max) * 1.08] }, y: { range: () => [this.low, 100] } },
+      axes: [{ label: 'teacher target tokens', stroke: '#1b1b1f' }, { label: 'held-out accuracy (%)', stroke: '#1b1b1f' }],
+      series: [{}, { label: 'accuracy', stroke: '#1d4ed8', width: 2, points: { show: true, size: 8, fill: '#1d4ed8' } }],
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx;
+          const px = devicePixelRatio;
+          ctx.save();
+          ctx.font = `${12 * px}px system-ui, sans-serif`;
+          ctx.lineWidth = 1.5 * px;
+          for (const p of this.shown) {
+            const x = u.valToPos(p.teacherTargetTokens, 'x', true);
+            ctx.strokeStyle = '#1d4ed8';
+            ctx.beginPath();
+            ctx.moveTo(x, u.valToPos(100 * p.accuracy.low, 'y', true));
+            ctx.lineTo(x, u.valToPos(100 * p.accuracy.high, 'y', true));
+            ctx.stroke();
+            const y = u.valToPos(100 * p.accuracy.p, 'y', true);
+            ctx.fillStyle = '#1b1b1f';
+            ctx.fillText(`${+(100 * p.fraction).toFixed(1)}%`, x + 6 * px, y + 16 * px);
+            if (p.fraction === PAPER_FRACTION) {
+              ctx.strokeStyle = '#b91c1c';
+              ctx.lineWidth = 2 * px;
+              ctx.beginPath();
+              ctx.arc(x, y, 9 * px, 0, 2 * Math.PI);
+              ctx.stroke();
+              ctx.fillStyle = '#b91c1c';
+              ctx.fillText('the paper\'s 25%', x + 12 * px, y - 10 * px);
+              ctx.lineWidth = 1.5 * px;
+            }
+          }
+          ctx.restore();
+        }],
+      },
+    }, data);
   }
 }

@@ -7,9 +7,10 @@ import type { LabelStyle, PromptTemplate } from '../data/prompts';
 import { PROMPTS } from '../data/prompts';
 import type { RunModelSource, RunSettings, TeacherSettings } from '../engine/protocol';
 import type { Quant } from '../model/quant';
-import type { Method } from '../pipeline/targets';
+import { frontierFraction, parseFrontier, type Method } from '../pipeline/methods';
+import { DEFAULT_SIGNAL, SIGNAL_NAMES, SIGNALS, type Signal } from '../score/signals';
 import { defaultRunSettings, RUN_DEFAULTS, SIZE_DEFAULTS } from '../settings/defaults';
-import { input, num, radioValue, setRadio, $ } from './dom';
+import { el, input, num, radioValue, replace, setRadio, $ } from './dom';
 
 /** A new run id: sortable by time, unique enough for one person's browser. */
 export function newRunId(now = new Date()): string {
@@ -63,8 +64,11 @@ export function teacherFromForm(): TeacherSettings {
   }
 }
 
+/** The checked methods and the frontier's points (an EntrotuneError when the frontier field is not a list of fractions). */
 export function methodsFromForm(): Method[] {
-  return [...document.querySelectorAll<HTMLInputElement>('input[name="method"]:checked')].map((c) => c.value as Method);
+  const checked = [...document.querySelectorAll<HTMLInputElement>('input[name="method"]:checked')].map((c) => c.value as Method);
+  const frontier = input('frontier').value.trim();
+  return [...checked, ...(frontier ? parseFrontier(frontier) : [])];
 }
 
 /** Full fine-tuning is asked for (the box is enabled only for a model loaded unquantised). */
@@ -86,6 +90,7 @@ export function syncFullBox(unquantised: boolean): void {
 export function settingsFromForm(id: string, model: { name: string; source: RunModelSource; quant?: Quant }, data: RunSettings['data']): RunSettings {
   const D = RUN_DEFAULTS;
   const low = num('split-low', D.quantiles[0]), high = num('split-high', D.quantiles[1]);
+  const budget = input('split-budget').value.trim();
   return {
     id,
     model,
@@ -94,7 +99,9 @@ export function settingsFromForm(id: string, model: { name: string; source: RunM
     teacher: teacherFromForm(),
     methods: methodsFromForm(),
     order: ($('hp-order') as HTMLSelectElement).value as 'mix' | 'two-phase',
+    signal: ($('split-signal') as HTMLSelectElement).value as Signal,
     quantiles: [Math.min(low, high), Math.max(low, high)],
+    teacherBudget: budget === '' ? undefined : Math.max(0, Math.round(Number(budget))) || 0,
     train: {
       r: num('hp-r', D.train.r), alpha: num('hp-alpha', D.train.alpha), lr: num('hp-lr', D.train.lr), dropout: num('hp-dropout', D.train.dropout),
       schedule: ($('hp-schedule') as HTMLSelectElement).value as 'cosine' | 'constant', warmupSteps: num('hp-warmup', D.train.warmupSteps),
@@ -115,8 +122,12 @@ export function settingsFromForm(id: string, model: { name: string; source: RunM
 export function fillForms(s: RunSettings): void {
   ($('prompt-labels') as HTMLSelectElement).value = s.prompt.labels;
   ($('prompt-system') as HTMLTextAreaElement).value = s.prompt.system;
+  const signal = $('split-signal') as HTMLSelectElement;
+  if (!signal.options.length) replace(signal, ...SIGNALS.map((x) => el('option', { value: x }, SIGNAL_NAMES[x] + (x === DEFAULT_SIGNAL ? ' (the paper\'s)' : ''))));
+  signal.value = s.signal ?? DEFAULT_SIGNAL;
   input('split-low').value = String(s.quantiles[0]);
   input('split-high').value = String(s.quantiles[1]);
+  input('split-budget').value = s.teacherBudget === undefined ? '' : String(s.teacherBudget);
   setRadio('teacher-kind', s.teacher.kind);
   if (s.teacher.kind === 'http') {
     input('teacher-url').value = s.teacher.url;
@@ -126,6 +137,7 @@ export function fillForms(s: RunSettings): void {
   input('teacher-retries').value = String(s.distill.retries);
   input('teacher-max-tokens').value = String(s.distill.maxTokens);
   for (const c of document.querySelectorAll<HTMLInputElement>('input[name="method"]')) c.checked = s.methods.includes(c.value as Method);
+  input('frontier').value = s.methods.map(frontierFraction).filter((f) => f !== null).join(',');
   ($('hp-order') as HTMLSelectElement).value = s.order;
   input('hp-r').value = String(s.train.r);
   input('hp-alpha').value = String(s.train.alpha);

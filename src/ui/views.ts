@@ -4,11 +4,13 @@
 import type { RunDetails, RunEvent, RunInfo, RunList, RunSettings, ScoreSummary } from '../engine/protocol';
 import { pythonBase } from './python';
 import { deserializeError } from '../errors';
+import { frontierRows } from '../pipeline/frontier';
+import type { Method } from '../pipeline/methods';
 import { budgetLine, type MethodResult, type PipelineReport } from '../pipeline/report';
-import type { Method } from '../pipeline/targets';
+import { DEFAULT_SIGNAL, SIGNAL_NAMES, SIGNALS } from '../score/signals';
 import { estimate } from '../util/format';
 import type { App } from './app';
-import { barChart, EntropyHistogram, LossChart } from './charts';
+import { barChart, EntropyHistogram, FrontierChart, LossChart } from './charts';
 import { $, describeError, download, el, formatBytes, pct, replace, seconds, stats, table, type Child } from './dom';
 import { zip } from './zip';
 
@@ -27,12 +29,14 @@ const bucketAcc = (a: { n: number; p: number; correct: number }) => (a.n ? `${pc
 export class Views {
   private readonly histogram: EntropyHistogram;
   private readonly loss: LossChart;
+  private readonly frontier: FrontierChart;
   private readonly partial = new Map<Method, MethodResult>();
   private trainMethods: Method[] = [];
 
   constructor(private readonly app: App) {
     this.histogram = new EntropyHistogram($('score-chart'));
     this.loss = new LossChart($('loss-chart'));
+    this.frontier = new FrontierChart($('frontier-chart'));
   }
 
   log(text: string): void {
@@ -67,13 +71,14 @@ export class Views {
     replace($('score-auc'));
     replace($('score-caption'));
     replace($('score-explain'));
-    for (const id of ['bucket', 'tokens']) {
+    for (const id of ['bucket', 'tokens', 'frontier']) {
       $(`${id}-figure`).hidden = true;
       replace($(`${id}-explain`));
     }
     replace($('teacher-stats'));
     replace($('train-stats'));
     replace($('results-out'));
+    replace($('frontier-out'));
     replace($('results-summary'));
     replace($('downloads'));
     replace($('results-howto'));
@@ -143,12 +148,16 @@ export class Views {
 
   score(s: ScoreSummary): void {
     this.histogram.draw(s.histogram.edges, s.histogram.counts, s.bounds);
+    const signal = s.signal ?? DEFAULT_SIGNAL;
+    const what = signal === 'entropy' ? `Entropy of the first answer token, divided by the largest (${s.hmax.toFixed(3)} nats)` : `Complexity by ${SIGNAL_NAMES[signal]}, divided by the largest (${s.hmax.toFixed(3)})`;
+    const budget = s.report?.teacherBudget != null ? ` The teacher budget makes the ${s.report.teacherBudget} most complex questions hard.` : '';
     $('score-caption').textContent = s.bounds
-      ? `Entropy of the first answer token, divided by the largest (${s.hmax.toFixed(3)} nats), for the training questions. Dashed lines: easy ≤ ${s.bounds[0].toFixed(3)} < medium ≤ ${s.bounds[1].toFixed(3)} < hard.`
-      : `Entropy of the first answer token, divided by the largest (${s.hmax.toFixed(3)} nats). The model named no option for any training question, so there is nothing to split: every question is routed as hard.`;
-    const auc = s.report?.auc;
+      ? `${what}, for the training questions. Dashed lines: easy ≤ ${s.bounds[0].toFixed(3)} < medium ≤ ${s.bounds[1].toFixed(3)} < hard.${budget}`
+      : `${what}. The model named no option for any training question, so there is nothing to rank them by: every question counts as hard (with a teacher budget, only as many as it allows).`;
+    const auc = s.report ? (s.report.signals ? s.report.signals[signal] : s.report.auc) : null;
+    const all = s.report?.signals ? ` By signal: ${SIGNALS.map((x) => `${SIGNAL_NAMES[x]} ${s.report!.signals![x]?.auc.toFixed(3) ?? 'n/a'}`).join('; ')}.` : '';
     $('score-auc').textContent = auc
-      ? `ROC AUC of confidence for a right answer: ${auc.auc.toFixed(3)} [${auc.low.toFixed(3)}–${auc.high.toFixed(3)}] (0.5 is chance). Base accuracy on the training questions: ${s.accuracy === null ? '–' : pct(s.accuracy)}; ${s.invalid} answers named no option (counted as hard).`
+      ? `ROC AUC of confidence (by ${SIGNAL_NAMES[signal]}) for a right answer: ${auc.auc.toFixed(3)} [${auc.low.toFixed(3)}–${auc.high.toFixed(3)}] (0.5 is chance).${all} Base accuracy on the training questions: ${s.accuracy === null ? '–' : pct(s.accuracy)}; ${s.invalid} answers named no option (counted as hard).`
       : `ROC AUC: n/a — it needs both right and wrong valid answers (${s.invalid} of the training questions got an answer that named no option; they count as hard).`;
     $('score-explain').textContent = s.bounds
       ? `Each bar counts training questions by how unsure the model was of its first answer token: sure on the left, unsure on the right. The dashed lines cut them into easy (left of the first line), medium and hard (right of the second); in the pipeline, only the hard ones get worked answers from the teacher. ${auc ? `An ROC AUC of ${auc.auc.toFixed(2)} means ${auc.auc >= 0.9 ? 'the questions the model was unsure of were almost always the ones it got wrong' : auc.auc >= 0.7 ? 'unsure questions were more often the wrong ones' : 'here unsureness says little about which answers are wrong'}.` : ''}`
@@ -186,6 +195,12 @@ export class Views {
     lines.push(`Teacher: ${r.teacherUsage.calls} calls in this run, ${r.teacherUsage.cached} replies reused, ${r.teacherUsage.completionTokens} tokens written in all. ${r.data.train} training and ${r.data.test} held-out questions; took ${seconds(r.seconds)}.`);
     replace($('results-summary'), ...lines.map((l) => el('span', { class: 'line' }, l)));
     this.resultCharts(r);
+    if (r.frontier?.length) {
+      $('frontier-figure').hidden = false;
+      this.frontier.draw(r.frontier);
+      const { head, rows } = frontierRows(r.frontier);
+      replace($('frontier-out'), table(head, rows, { id: 'frontier-table' }));
+    }
     stats($('teacher-stats'), [
       ['teacher', r.teacher], ['calls', r.teacherUsage.calls], ['from the cache', r.teacherUsage.cached], ['tokens written', r.teacherUsage.completionTokens],
       ...(p ? [['kept (pipeline)', p.teacher.kept], ['kept after a retry', p.teacher.retried], ['fell back', p.teacher.fallback]] as [string, number][] : []),
@@ -355,4 +370,5 @@ export class Views {
     for (const link of document.querySelectorAll<HTMLAnchorElement>('nav a[data-step]')) link.classList.toggle('done', !!done[link.dataset.step!]);
   }
 }
+
 

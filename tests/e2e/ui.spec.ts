@@ -183,6 +183,46 @@ test('all six steps by clicks: fixture model, fixture data, column teacher, thre
   console.log(`ui: six steps in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 });
 
+test('another signal, a teacher budget and a routing frontier from the forms: step 6 draws the frontier', async ({ page }) => {
+  test.setTimeout(600_000);
+  const t0 = Date.now();
+  await fresh(page);
+  await modelAndData(page);
+  await quickSettings(page, { methods: [] });
+  // Every answer of the random fixture names no option, so all 8 count as most complex: a budget of 3 makes 3 hard.
+  await expect(page.getByLabel('Complexity signal')).toHaveValue('entropy');
+  await page.getByLabel('Complexity signal').selectOption('top1');
+  await page.getByLabel('Teacher budget (questions)').fill('3');
+  await page.getByRole('button', { name: 'Score the questions' }).click();
+  await expect(page.locator('#bucket-table')).toBeVisible({ timeout: 60_000 });
+  const buckets = await page.locator('#bucket-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+  expect(buckets.map((r) => [r[0], r[1]])).toEqual([['easy', '0'], ['medium', '5'], ['hard', '3']]);
+  await expect(page.locator('#score-caption')).toContainText('1 − top-1 probability');
+
+  await page.getByLabel('A column of the dataset').check();
+  await page.getByLabel('Routing frontier: hard fractions').fill('0, 0.5,x');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.locator('#status')).toContainText('the frontier fraction "x" is not a number');
+  await page.getByLabel('Routing frontier: hard fractions').fill('0,0.5,1');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.locator('#status')).toContainText('finished', { timeout: 300_000 });
+  const table = await resultsTable(page);
+  expect(Object.keys(table)).toEqual(['base (before training)', 'pipeline@0', 'pipeline@0.5', 'pipeline@1']);
+  await expect(page.locator('#frontier-figure')).toBeVisible();
+  await expect(page.locator('#frontier-chart canvas')).toHaveCount(1);
+  const frontier = await page.locator('#frontier-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+  expect(frontier.map((r) => r.slice(0, 2))).toEqual([['0%', '0 (0)'], ['50%', '4 (4)'], ['100%', '8 (8)']]);
+  expect(frontier[0][2]).toBe('0'); // no teacher tokens at fraction 0
+  expect(Number(frontier[1][2])).toBeLessThan(Number(frontier[2][2]));
+  // The forms of a reopened run show what it ran with.
+  await page.reload();
+  await page.getByRole('button', { name: /^Open run / }).click();
+  await expect(page.getByLabel('Routing frontier: hard fractions')).toHaveValue('0,0.5,1');
+  await expect(page.getByLabel('Complexity signal')).toHaveValue('top1');
+  await expect(page.getByLabel('Teacher budget (questions)')).toHaveValue('3');
+  console.log(`ui: a frontier of 3 points in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+});
+
 test('pause and resume, then a reload in the middle of training: the run resumes from its checkpoint and finishes', async ({ page }) => {
   page.on('console', (m) => { if (m.type() === 'error') console.log(`console: ${m.text()}`); });
   const t0 = Date.now();
