@@ -3,7 +3,8 @@
 //   train.jsonl       the training questions, test.jsonl the held-out ones (canonical JSONL)
 //   score.json        the score summary the page draws (histogram, bounds, AUC, buckets)
 //   + everything the pipeline keeps: scores.jsonl, teacher.jsonl, <method>/ checkpoints and adapter,
-//     <method>.train.jsonl, <method>.eval.jsonl, report.json, report.md
+//     <method>.train.jsonl, <method>.eval.jsonl, times.jsonl (the seconds every process spent),
+//     report.json, report.md (a frontier point is a method: pipeline@0.1/, pipeline@0.1.train.jsonl, …)
 // so a closed tab or a killed process loses nothing: the run is found again and resumed from what
 // is stored. The folders themselves are storage's (src/storage/runs.ts).
 
