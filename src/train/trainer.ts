@@ -13,9 +13,6 @@ import { RUN_DEFAULTS } from '../settings/defaults';
 import { baseParams, flat, fullGradsOf, initLora, zerosLike, zerosList, type Named } from './params';
 import { keepLayersFor, RECOMPUTE_CHOICES, TrainPlan, type FullGrads, type Recompute } from './train-plan';
 
-// temporary, until pipeline.ts (mid-change elsewhere) imports it from ./params
-export { baseParams } from './params';
-
 /** Training defaults, each with its reason; those a person chooses (r, alpha, dropout, lr, the
  *  schedule, the seed) are the run's defaults, with their reasons in src/settings/defaults.ts. */
 export const TRAIN_DEFAULTS = {
