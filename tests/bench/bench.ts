@@ -142,9 +142,12 @@ async function benchTraining(gpu: Gpu, json: BenchJson): Promise<void> {
   console.log(trainingPlanTable(configs, { quant: 'nf4', batch: 1, seqLen: 1024, r: 16, limits: { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 2 * GiB - 4, minStorageBufferOffsetAlignment: 256 } }));
 }
 
+/** A size's name: the config's file name in tests/fixtures/configs, or the path given. */
+const sizeName = (path: string) => (path.endsWith('/config.json') ? path : basename(path, '.json'));
+
 /** The adapter's ceilings, then a QLoRA step (r = 8) of each published size, per kernel against them. */
 async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number, T: number): Promise<void> {
-  console.log(`\nQLoRA steps of published sizes with synthetic NF4 weights, r=8, batch×seq ${B}×${T}: ${sizes.map((p) => basename(p, '.json')).join(', ')} ` +
+  console.log(`\nQLoRA steps of published sizes with synthetic NF4 weights, r=8, batch×seq ${B}×${T}: ${sizes.map(sizeName).join(', ')} ` +
     `(choose with --sizes NAME,… or all, and --shape BxT)${gpu.adapter.isSoftware ? '; a software adapter quantises the weights slowly (minutes per 100M parameters)' : ''}`);
   const peak = await measurePeak(gpu);
   json.peak = peak;
@@ -152,7 +155,7 @@ async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number,
     `f32 FMA ${peak.gflops.toFixed(2)} GFLOP/s (${peak.fma.invocations} invocations × ${peak.fma.iters * 64} FMAs), ` +
     `copy ${peak.gbps.toFixed(2)} GB/s (${(peak.copy.bytes / 2 ** 20).toFixed(0)} MiB moved)`);
   for (const path of sizes) {
-    const name = path.endsWith('/config.json') ? path : basename(path, '.json');
+    const name = sizeName(path);
     const config = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     const s = await profilePublished(gpu, name, config, B, T, 8);
     console.log(`\nQLoRA step, ${name} (synthetic NF4 weights), batch×seq ${s.batch}, r=${s.r}, ${s.kernels} kernels, ${s.launches} launches, ${s.source}, ` +

@@ -41,8 +41,19 @@ export async function timeRepeated(gpu: Gpu, d: Dispatch, minMs: number): Promis
   }
 }
 
+/** WebGPU's limit on a query set: 4096 timestamps, i.e. 2048 dispatches per submission. */
+const MAX_QUERIES = 4096;
+
+/** Seconds per dispatch from begin/end timestamps, in submissions of at most 2048 dispatches, in order. */
 async function timestamps(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < dispatches.length; i += MAX_QUERIES / 2) out.push(...(await timestampBatch(gpu, dispatches.slice(i, i + MAX_QUERIES / 2))));
+  return out;
+}
+
+async function timestampBatch(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<number[]> {
   const n = dispatches.length * 2;
+  gpu.device.pushErrorScope('validation');
   const querySet = gpu.device.createQuerySet({ type: 'timestamp', count: n });
   const resolve = gpu.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
   const read = gpu.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -57,6 +68,9 @@ async function timestamps(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<nu
   enc.resolveQuerySet(querySet, 0, n, resolve, 0);
   enc.copyBufferToBuffer(resolve, 0, read, 0, n * 8);
   gpu.device.queue.submit([enc.finish()]);
+  // A refused query set or pass would leave zeros behind: a profile of nothing. Say so instead.
+  const err = await gpu.device.popErrorScope();
+  if (err) throw new Error(`timing ${dispatches.length} dispatches with timestamps: ${err.message}`);
   await read.mapAsync(GPUMapMode.READ);
   const ns = new BigInt64Array(read.getMappedRange().slice(0));
   read.unmap();
