@@ -46,10 +46,11 @@ $('prompt-labels').addEventListener('change', () => {
 });
 
 $('hp-full').addEventListener('change', () => app.refresh()); // the LoRA fields do not apply to full fine-tuning
-$('score-run').addEventListener('click', () => void app.score());
-$('run-start').addEventListener('click', () => void app.start());
-$('run-pause').addEventListener('click', () => void app.stop('pause'));
-$('run-stop').addEventListener('click', () => void app.stop('stop'));
+// Every button's work reports its failure on the status line (none may end as an unhandled rejection).
+$('score-run').addEventListener('click', () => app.score().catch((e: unknown) => app.error('Scoring', e)));
+$('run-start').addEventListener('click', () => app.start().catch((e: unknown) => app.error('Starting the run', e)));
+$('run-pause').addEventListener('click', () => app.stop('pause').catch((e: unknown) => app.error('Pausing the run', e)));
+$('run-stop').addEventListener('click', () => app.stop('stop').catch((e: unknown) => app.error('Stopping the run', e)));
 $('run-new').addEventListener('click', () => {
   app.detachRun();
   app.refresh();
@@ -71,13 +72,14 @@ app.views.runsList().then((runs) => {
   $('resume-text').textContent = describeRunLine(r);
   $('resume-banner').hidden = false;
   const hide = () => ($('resume-banner').hidden = true);
+  // A failure here must reach the status line, not vanish as an unhandled rejection.
   $('resume-run').onclick = () => {
     hide();
-    void app.resume(r.settings.id);
+    app.resume(r.settings.id).catch((e: unknown) => app.error('Resuming the run', e));
   };
   $('resume-open').onclick = () => {
     hide();
-    void app.open(r.settings.id);
+    app.open(r.settings.id).catch((e: unknown) => app.error('Opening the run', e));
   };
   $('resume-dismiss').onclick = hide;
   $('resume-run').focus();

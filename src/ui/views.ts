@@ -71,10 +71,8 @@ export class Views {
     replace($('score-auc'));
     replace($('score-caption'));
     replace($('score-explain'));
-    for (const id of ['bucket', 'tokens', 'frontier']) {
-      $(`${id}-figure`).hidden = true;
-      replace($(`${id}-explain`));
-    }
+    for (const id of ['bucket', 'tokens', 'frontier']) $(`${id}-figure`).hidden = true;
+    for (const id of ['bucket', 'tokens']) replace($(`${id}-explain`));
     replace($('teacher-stats'));
     replace($('train-stats'));
     replace($('results-out'));
