@@ -23,7 +23,7 @@ import { BUCKETS } from '../score/report';
 import { DEMO_PROMPT } from '../demo/formats';
 import { ArithmeticTeacher } from '../demo/teacher';
 import { makeSplits, worldToJsonl } from '../demo/world';
-import { DEMO_MODEL_DIR, DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoMode, type DemoSettings, type DemoSize } from '../demo/settings';
+import { DEMO_MEASURED_ON, DEMO_MODEL_DIR, DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoMode, type DemoSettings, type DemoSize } from '../demo/settings';
 import { num, parse, progressLine, cliDevice } from './args';
 import { runProgress } from './engine';
 
@@ -153,6 +153,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   if (!existsSync(join(modelDir, 'config.json'))) throw new EntrotuneError(`no demo model in ${modelDir}`, `run from the repository (${DEMO_MODEL_DIR} is committed), or pass --model <folder>`);
   const t0 = performance.now();
   process.stderr.write(`offline demo (${size}, ${mode === 'full' ? 'full fine-tuning' : 'LoRA'}): ${cfg.train} training and ${cfg.test} held-out questions per seed, ${cfg.trainTokens} training tokens per method, seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}\n`);
+  process.stderr.write(`one seed took ${cfg.measured} on ${DEMO_MEASURED_ON}; the progress lines give this run's own time left\n`);
   if (!cfg.showsEffect) process.stderr.write(`--quick is ${SMOKE}\n`);
   const gpu = await cliDevice();
   const model = await loadModel(gpu, { kind: 'dir', path: modelDir }, { quant: 'none' });

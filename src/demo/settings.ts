@@ -18,7 +18,12 @@ export interface DemoSettings {
   eval: { maxNewTokens: number; maxBatch: number };
   /** False where the size is a smoke run of the machinery, too small to show the effect. */
   showsEffect: boolean;
+  /** How long one seed took, measured: the one figure the page, the CLI and the README quote. */
+  measured: string;
 }
+
+/** Where `measured` was measured. */
+export const DEMO_MEASURED_ON = '2 CPU cores without a GPU (SwiftShader, the software kernel set), 2026-12-01';
 
 // `full` is the protocol that showed the effect with a PyTorch stand-in of the same model
 // (docs/demo-feasibility.md): 600 training and 300 held-out questions, ~50k tokens per method; at
@@ -39,6 +44,7 @@ export const DEMO_SETTINGS: Record<DemoSize, DemoSettings> = {
     loop: { batchSize: 8, pack: 96 },
     eval: { maxNewTokens: 40, maxBatch: 100 },
     showsEffect: true,
+    measured: '5 min 56 s',
   },
   quick: {
     train: 48, test: 24,
@@ -46,6 +52,7 @@ export const DEMO_SETTINGS: Record<DemoSize, DemoSettings> = {
     loop: { batchSize: 4, pack: 96 },
     eval: { maxNewTokens: 40, maxBatch: 24 },
     showsEffect: false,
+    measured: 'under a minute',
   },
 };
 

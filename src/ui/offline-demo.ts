@@ -7,7 +7,7 @@
 // and it can be paused, reloaded and resumed like any other. Every request goes to the page's own server.
 
 import { DEMO_PROMPT } from '../demo/formats';
-import { DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoSettings, type DemoSize } from '../demo/settings';
+import { DEMO_MEASURED_ON, DEMO_MODEL_NAME, DEMO_SETTINGS, DEMO_TRAINING, type DemoSettings, type DemoSize } from '../demo/settings';
 import { makeSplits } from '../demo/world';
 import type { RunModelSource } from '../engine/protocol';
 import { DownloadError } from '../errors';
@@ -22,8 +22,8 @@ export const DEMO_MODEL_URL = 'demo/model/';
 
 const SIZES: { size: DemoSize; what: string }[] = [
   // Times on the CI machine's SwiftShader (2 CPU cores); a real GPU is much faster.
-  { size: 'quick', what: 'a smoke run of the machinery, too small to show the effect; under a minute on a software GPU' },
-  { size: 'full', what: 'shows the effect; about six minutes on a software GPU (measured with the CLI on 2 CPU cores)' },
+  { size: 'quick', what: `a smoke run of the machinery, too small to show the effect; ${DEMO_SETTINGS.quick.measured} on ${DEMO_MEASURED_ON}` },
+  { size: 'full', what: `shows the effect; ${DEMO_SETTINGS.full.measured} on ${DEMO_MEASURED_ON} (the run shows its own time left)` },
 ];
 
 const DEMO_METHODS: Method[] = ['pipeline', 'sft-all', 'distill-all'];
