@@ -20,6 +20,8 @@ export interface GreedyBatchOptions {
   /** After every decode step: prompts answered so far (a row that stopped counts), of `total`, and the
    *  tokens generated so far, so a long batch is never silent. */
   onProgress?: (p: GreedyProgress) => void;
+  /** As soon as one prompt's answer is complete (it stopped, or its group ended): its index and ids. */
+  onAnswer?: (index: number, ids: number[]) => void;
 }
 
 export interface GreedyProgress {
@@ -45,7 +47,8 @@ export async function greedyBatch(model: Model, prompts: number[][], o: GreedyBa
     for (let s = 0; s < rows.length; s += maxBatch) {
       const idx = rows.slice(s, s + maxBatch);
       const onStep = (finished: number, generated: number) => o.onProgress?.({ done: done + finished, total: prompts.length, tokens: tokens + generated });
-      const got = await generateGroup(model, idx.map((i) => prompts[i]), T, o.maxNewTokens, stops, o.signal, onStep);
+      const onRow = (k: number, ids: number[]) => o.onAnswer?.(idx[k], ids);
+      const got = await generateGroup(model, idx.map((i) => prompts[i]), T, o.maxNewTokens, stops, o.signal, onStep, onRow);
       idx.forEach((i, k) => (out[i] = got[k]));
       done += idx.length;
       tokens += got.reduce((n, g) => n + g.length, 0);
@@ -54,8 +57,9 @@ export async function greedyBatch(model: Model, prompts: number[][], o: GreedyBa
   return out;
 }
 
-/** One batch of equal-length prompts; `onStep(finished rows, tokens generated)` after every step. */
-async function generateGroup(model: Model, prompts: number[][], T: number, maxNew: number, stops: Set<number>, signal: AbortSignal | undefined, onStep: (finished: number, generated: number) => void): Promise<number[][]> {
+/** One batch of equal-length prompts; `onStep(finished rows, tokens generated)` after every step,
+ *  `onRow(row, ids)` once per row, when its answer is complete. */
+async function generateGroup(model: Model, prompts: number[][], T: number, maxNew: number, stops: Set<number>, signal: AbortSignal | undefined, onStep: (finished: number, generated: number) => void, onRow: (row: number, ids: number[]) => void): Promise<number[][]> {
   const { gpu, cfg } = model;
   const B = prompts.length;
   const S = Math.min(model.contextLength, T + maxNew);
@@ -83,10 +87,13 @@ async function generateGroup(model: Model, prompts: number[][], T: number, maxNe
     for (let n = 0; ; n++) {
       for (let b = 0; b < B; b++) {
         if (!live[b]) continue;
-        if (stops.has(next[b])) live[b] = false;
-        else out[b].push(next[b]);
+        if (stops.has(next[b])) {
+          live[b] = false;
+          onRow(b, out[b]);
+        } else out[b].push(next[b]);
       }
       const finished = !live.some(Boolean) || n + 1 >= maxNew || T + n >= S;
+      if (finished) for (let b = 0; b < B; b++) if (live[b]) onRow(b, out[b]);
       onStep(finished ? B : live.filter((l) => !l).length, out.reduce((k, o) => k + o.length, 0));
       if (finished) break;
       if (signal?.aborted) throw new DOMException('generation was stopped', 'AbortError');

@@ -33,8 +33,8 @@ export interface EvalOptions {
   maxBatch?: number;
   store?: RecordStore<EvalRecord>;
   signal?: AbortSignal;
-  /** As answers come (at most every half second, and at the end): answered, of total, right among the
-   *  stored ones, and tokens generated in this session. */
+  /** As answers come (at most every half second, and at the end): answered, of total, right so far,
+   *  and tokens generated in this session. */
   onProgress?: (p: EvalProgress) => void;
 }
 
@@ -75,23 +75,28 @@ export async function evaluate(model: Model, questions: Question[], o: EvalOptio
     if (o.signal?.aborted) throw new DOMException('evaluation was stopped', 'AbortError');
     const part = todo.slice(s, s + chunk);
     const before = { done: done.size, tokens };
+    // Each answer is read as soon as it is complete, so "right so far" moves with the answers.
+    const read = (q: Question, ids: number[]): EvalRecord => {
+      const text = tok.decode(ids, { skipSpecialTokens: true });
+      const first = ids.length ? tok.decode(ids.slice(0, 1), { skipSpecialTokens: true }) : '';
+      const { pred, reasoned, malformed } = answerOf(text, first, prompt.labels, q.options.length);
+      return { id: q.id, gold: q.answer, pred, correct: pred === q.answer, reasoned, malformed, tokens: ids.length, text };
+    };
+    const records: EvalRecord[] = new Array(part.length);
+    const onAnswer = (i: number, ids: number[]) => {
+      records[i] = read(part[i], ids);
+      if (records[i].correct) correct++;
+    };
     const onProgress = (p: GreedyProgress) => {
       const now = performance.now();
       if (now - shown < 500) return;
       shown = now;
       o.onProgress?.({ done: before.done + p.done, total: questions.length, correct, tokens: before.tokens + p.tokens });
     };
-    const ids = await greedyBatch(model, part.map((q) => encodePrompt(tok, q, prompt)), { maxNewTokens: o.maxNewTokens ?? 256, maxBatch: o.maxBatch, signal: o.signal, onProgress });
+    const ids = await greedyBatch(model, part.map((q) => encodePrompt(tok, q, prompt)), { maxNewTokens: o.maxNewTokens ?? 256, maxBatch: o.maxBatch, signal: o.signal, onProgress, onAnswer });
     tokens += ids.reduce((n, x) => n + x.length, 0);
-    const records = part.map((q, i): EvalRecord => {
-      const text = tok.decode(ids[i], { skipSpecialTokens: true });
-      const first = ids[i].length ? tok.decode(ids[i].slice(0, 1), { skipSpecialTokens: true }) : '';
-      const { pred, reasoned, malformed } = answerOf(text, first, prompt.labels, q.options.length);
-      return { id: q.id, gold: q.answer, pred, correct: pred === q.answer, reasoned, malformed, tokens: ids[i].length, text };
-    });
     await o.store?.append(records);
     for (const r of records) done.set(r.id, r);
-    correct += records.filter((r) => r.correct).length;
     o.onProgress?.({ done: done.size, total: questions.length, correct, tokens });
   }
   return questions.map((q) => done.get(q.id)!);

@@ -29,7 +29,16 @@ describe('greedyBatch', () => {
     const model = await loadModel(gpu, { kind: 'dir', path: join(__dirname, '../fixtures/tiny/llama') }, { quant: 'none' });
     const prompts = [[5, 9, 2], [7, 1, 4], [3, 3, 8, 2, 6]];
     const seen: { done: number; total: number; tokens: number }[] = [];
-    const got = await greedyBatch(model, prompts, { maxNewTokens: 6, stopTokens: [], maxBatch: 2, onProgress: (p) => seen.push(p) });
+    const answers = new Map<number, number[]>();
+    const got = await greedyBatch(model, prompts, {
+      maxNewTokens: 6, stopTokens: [], maxBatch: 2, onProgress: (p) => seen.push(p),
+      onAnswer: (i, ids) => {
+        expect(answers.has(i)).toBe(false); // once per prompt
+        answers.set(i, [...ids]);
+      },
+    });
+    expect([...answers.keys()].sort()).toEqual([0, 1, 2]);
+    for (const [i, ids] of answers) expect(ids).toEqual(got[i]);
     // One report per step of each group: 6 for [5 9 2]+[7 1 4], 6 for the five-token prompt.
     expect(seen).toHaveLength(12);
     expect(seen.slice(0, 5).every((p) => p.done === 0)).toBe(true); // tokens come before any answer is done
