@@ -8,7 +8,7 @@ import { PROMPTS } from '../data/prompts';
 import { EntrotuneError } from '../errors';
 import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
 import type { ScoreRecord } from '../score/score';
-import { checkSignal, SIGNALS } from '../score/signals';
+import { checkSignal, routeBySignal, SIGNALS } from '../score/signals';
 import { defaultRunSettings, RUN_DEFAULTS as D } from '../settings/defaults';
 import { describeLoadProgress, num, parse, progressLine, promptStyle, quant, readQuestions } from './args';
 import { cliEngine, recordedSource, runProgress } from './engine';
@@ -60,9 +60,12 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     await engine.score({ ...settings, prompt: PROMPTS[style], scoreBatch: batch, signal: split.signal, quantiles: split.quantiles ?? settings.quantiles, thresholds: split.thresholds, teacherBudget: split.teacherBudget }, { train: questions, test: [] }, runProgress(line, { scores: join(a.out, 'scores.jsonl') }));
     const seconds = (performance.now() - t0) / 1000;
     const scored = new Map((await (await run.records<ScoreRecord>('scores.jsonl')).load()).map((r) => [r.id, r]));
-    const report = analyzeScores(questions.map((q) => scored.get(q.id)!), split);
-    const byId = new Map(questions.map((q) => [q.id, q]));
-    for (const b of BUCKETS) await run.write(`${b}.jsonl`, toJsonl(report.buckets[b].ids.map((id) => byId.get(id)!)));
+    const records = questions.map((q) => scored.get(q.id)!);
+    const report = analyzeScores(records, split);
+    // The files hold what the pipeline would route, a question whose answer named no option included
+    // (the report's bucket statistics, accuracy per bucket, count valid answers only).
+    const routing = routeBySignal(records, split);
+    for (const b of BUCKETS) await run.write(`${b}.jsonl`, toJsonl(questions.filter((q) => routing.buckets.get(q.id) === b)));
     await run.write('report.json', JSON.stringify({
       model: info.name, adapter, quant: info.report.quant, prompt: style, data: a.data, seconds, ...report,
     }, null, 2) + '\n');

@@ -23,7 +23,7 @@ describe('entrotune score', () => {
     expect(lines(join(out, 'scores.jsonl'))).toHaveLength(n);
     const split = ['easy', 'medium', 'hard'].flatMap((b) => lines(join(out, `${b}.jsonl`)).map((l) => JSON.parse(l).id));
     expect(new Set(split).size).toBe(split.length); // disjoint
-    expect(split.length).toBe(report.valid); // covering every valid example
+    expect(split.length).toBe(report.total); // covering every example: one that named no option is hard
   });
 
   it('splits by another signal with a teacher budget, and reports every signal\'s ROC AUC', async () => {
@@ -36,6 +36,7 @@ describe('entrotune score', () => {
     expect(report).toMatchObject({ signal: 'margin', teacherBudget: 5 });
     expect(Object.keys(report.signals)).toEqual(['entropy', 'entropy-options', 'top1', 'margin']);
     expect(report.buckets.hard.count).toBeLessThanOrEqual(5); // (answers that named no option take their share of the 5)
+    expect(lines(join(out, 'hard.jsonl'))).toHaveLength(5); // exactly the budget, those included
     const bad = await run(['score', '--model', MODEL, '--data', 'tests/fixtures/data/arith-sample.jsonl', '--out', out, '--signal', 'perplexity']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("unknown complexity signal 'perplexity'");
