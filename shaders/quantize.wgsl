@@ -13,6 +13,11 @@
 // Bindings: 0 params, 1 codes [ceil(n·BITS/32)] (=), 2 scale [nblocks] (=), 3 err2 [nblocks] (=),
 //           4 norm2 [nblocks] (=), 5 w [n], 6 table [2^BITS].
 // Dispatch: one 64-wide workgroup per block: (min(nb, 65535), ceil(nb / 65535)).
+//
+//   quantize_blocks_sw  the software set's twin (no barriers, no workgroup memory): one invocation per
+//                       block, the same codes and scales; err2 and norm2 summed in element order (the
+//                       tree above sums in another order: they agree to rounding).
+//                       Dispatch: 64-wide workgroups over the blocks, 2-D as the other _sw entries.
 
 override BITS: u32 = 4u;
 
@@ -25,6 +30,22 @@ struct Params { n: u32, nblocks: u32 }
 @group(0) @binding(4) var<storage, read_write> norm2: array<f32>;
 @group(0) @binding(5) var<storage, read> w: array<f32>;
 @group(0) @binding(6) var<storage, read> table: array<f32>;
+
+/** The code of the table entry nearest to v / absmax (int8: computed; 4-bit: searched). */
+fn nearest_code(v: f32, absmax: f32) -> u32 {
+  var x = 0.0;
+  if (absmax > 0.0) { x = v / absmax; }
+  if (BITS == 8u) {
+    return u32(clamp(round(x * 127.0), -127.0, 127.0) + 128.0);
+  }
+  var code = 0u;
+  var best = abs(x - table[0]);
+  for (var c = 1u; c < 16u; c++) {
+    let d = abs(x - table[c]);
+    if (d < best) { best = d; code = c; }
+  }
+  return code;
+}
 
 var<workgroup> red: array<f32, 64>;
 var<workgroup> red2: array<f32, 64>;
@@ -48,20 +69,7 @@ fn quantize_blocks(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
   let absmax = red[0];
   workgroupBarrier();
 
-  // nearest code
-  var x = 0.0;
-  if (absmax > 0.0) { x = v / absmax; }
-  var code: u32;
-  if (BITS == 8u) {
-    code = u32(clamp(round(x * 127.0), -127.0, 127.0) + 128.0);
-  } else {
-    code = 0u;
-    var best = abs(x - table[0]);
-    for (var c = 1u; c < 16u; c++) {
-      let d = abs(x - table[c]);
-      if (d < best) { best = d; code = c; }
-    }
-  }
+  let code = nearest_code(v, absmax);
   qcode[lid] = code;
   let deq = table[code] * absmax;
   red[lid] = (v - deq) * (v - deq);
@@ -79,4 +87,35 @@ fn quantize_blocks(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     codes[b * (64u / per_word) + lid] = word;
   }
   if (lid == 0u) { scale[b] = absmax; err2[b] = red[0]; norm2[b] = red2[0]; }
+}
+
+@compute @workgroup_size(64)
+fn quantize_blocks_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let b = gid.x + gid.y * nwg.x * 64u;
+  if (b >= p.nblocks) { return; }
+  let base = b * 64u;
+  var absmax = 0.0;
+  for (var i = 0u; i < 64u; i++) {
+    if (base + i < p.n) { absmax = max(absmax, abs(w[base + i])); }
+  }
+  var e2 = 0.0;
+  var n2 = 0.0;
+  let per_word = 32u / BITS;
+  for (var j = 0u; j < 64u / per_word; j++) {
+    var word = 0u;
+    for (var k = 0u; k < per_word; k++) {
+      let e = base + j * per_word + k;
+      var v = 0.0;
+      if (e < p.n) { v = w[e]; }
+      let code = nearest_code(v, absmax);
+      let deq = table[code] * absmax;
+      e2 += (v - deq) * (v - deq);
+      n2 += v * v;
+      word |= code << (k * BITS);
+    }
+    codes[b * (64u / per_word) + j] = word;
+  }
+  scale[b] = absmax;
+  err2[b] = e2;
+  norm2[b] = n2;
 }

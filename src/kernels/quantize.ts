@@ -9,7 +9,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { ceilDiv, gridPerItem, needElements, needPositive } from './check';
+import { ceilDiv, entryFor, needElements, needPositive, rowGrid } from './check';
 
 export type Bits = 4 | 8 | 32;
 
@@ -100,10 +100,10 @@ export async function quantizeBlocks(gpu: Gpu, codes: Tensor, scale: Tensor, err
   needElements('quantize_blocks', w, n);
   return makeDispatch(
     gpu,
-    { shader: 'quantize', entry: 'quantize_blocks', constants: { BITS: bits } },
+    { shader: 'quantize', entry: entryFor(gpu, 'quantize_blocks'), constants: { BITS: bits } },
     [codes, scale, err2, norm2, w, tableFor(gpu, bits)],
     [['u32', n], ['u32', nb]],
-    gridPerItem(gpu.limits.maxComputeWorkgroupsPerDimension, nb),
+    rowGrid(gpu, nb), // a workgroup per block, or (software set) an invocation per block
     // Per element: w / absmax, the nearest code (NF4: one subtraction per table entry; int8: a rounding),
     // the dequantised value, its squared error and w² (about 7 more); w read once, the codes and three
     // floats per block written.
