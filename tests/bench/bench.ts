@@ -148,7 +148,7 @@ const sizeName = (path: string) => (path.endsWith('/config.json') ? path : basen
 /** The adapter's ceilings, then a QLoRA step (r = 8) of each published size, per kernel against them. */
 async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number, T: number): Promise<void> {
   console.log(`\nQLoRA steps of published sizes with synthetic NF4 weights, r=8, batch×seq ${B}×${T}: ${sizes.map(sizeName).join(', ')} ` +
-    `(choose with --sizes NAME,… or all, and --shape BxT)${gpu.adapter.isSoftware ? '; a software adapter quantises the weights slowly (minutes per 100M parameters)' : ''}`);
+    `(choose with --sizes NAME,… or all, and --shape BxT)${gpu.adapter.isSoftware ? '; on a software adapter a step of a 100M-parameter model takes about a minute' : ''}`);
   const peak = await measurePeak(gpu);
   json.peak = peak;
   console.log(`the adapter's measured ceilings (shaders/peak.wgsl, ${peak.source}, each result checked on the CPU): ` +
