@@ -10,7 +10,7 @@ import { pipelineOptions } from '../engine/local-engine';
 import type { RunSettings, TeacherSettings } from '../engine/protocol';
 import { EntrotuneError } from '../errors';
 import { loadModel } from '../model/load-model';
-import type { Quant } from '../model/quant';
+import { quantName, type Quant } from '../model/quant';
 import { evaluate, type EvalRecord } from '../pipeline/eval';
 import { accuracyOf, formatPipelineReport } from '../pipeline/report';
 import { checkMethods, parseFrontier } from '../pipeline/methods';
@@ -113,7 +113,7 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
   try {
     const line = progressLine();
     const info = await engine.loadModel(a.model, { quant: q }, (p) => line(describeLoadProgress(p)));
-    line(`${info.name} on ${(await engine.device()).adapter} (${info.report.quant}); teacher ${a.teacher}`, true);
+    line(`${info.name} on ${(await engine.device()).adapter} (weights in ${quantName(info.report.quant)}); teacher ${a.teacher}`, true);
     const run: RunSettings = { ...settings, id, model: { name: a.model, source: recordedSource(a.model), quant: q }, data: { name: basename(a.data), testFraction, invalid: data.invalid } };
     const result = await engine.runPipeline(run, { train, test }, runProgress(line, { scores: join(a.out, 'scores.jsonl') }));
     if (result.status !== 'done') throw new EntrotuneError(result.text, 'run the same command again to resume');

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { toJsonl } from '../data/dataset';
 import { PROMPTS } from '../data/prompts';
 import { EntrotuneError } from '../errors';
+import { quantName } from '../model/quant';
 import { analyzeScores, BUCKETS, formatScoreReport } from '../score/report';
 import type { ScoreRecord } from '../score/score';
 import { checkSignal, routeBySignal, SIGNALS } from '../score/signals';
@@ -52,7 +53,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     const q = quant(a.quant);
     const info = await engine.loadModel(a.model, { quant: q }, (p) => line(describeLoadProgress(p)));
     const adapter = (await engine.device()).adapter;
-    line(`${info.name} on ${adapter} (${info.report.quant})`, true);
+    line(`${info.name} on ${adapter} (weights in ${quantName(info.report.quant)})`, true);
     // Every question is a training question of the run: the cut points are theirs.
     const settings = defaultRunSettings(id, { name: a.model, source: recordedSource(a.model), quant: q }, basename(a.data));
     settings.data.invalid = invalid;

@@ -7,6 +7,7 @@ import { looksLikeChatJsonl, parseChatJsonl } from '../data/chat-dataset';
 import { parseDataset } from '../data/formats';
 import { label, promptMessages, PROMPTS } from '../data/prompts';
 import { DatasetError, EntrotuneError } from '../errors';
+import { quantName } from '../model/quant';
 import { formatBytes } from '../gpu/memory';
 import { RUN_DEFAULTS as D } from '../settings/defaults';
 import type { ChatMessage } from '../tokenizer/tokenizer';
@@ -50,7 +51,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   try {
     const line = progressLine();
     const info = await engine.loadModel(a.model, { quant: quant(a.quant) }, (p) => line(describeLoadProgress(p)));
-    line(`${info.name} on ${(await engine.device()).adapter} (${info.report.quant})`, true);
+    line(`${info.name} on ${(await engine.device()).adapter} (weights in ${quantName(info.report.quant)})`, true);
     const { losses } = await engine.train(conversations.map((c) => c.messages), {
       r: num(a.r, 'r', D.train.r, int), alpha: num(a.alpha, 'alpha', D.train.alpha), dropout: num(a.dropout, 'dropout', D.train.dropout, (n) => n >= 0 && n < 1),
       mode: a.full ? 'full' : 'lora', lr: num(a.lr, 'lr', D.train.lr, (n) => n > 0),

@@ -8,7 +8,7 @@ import { EntrotuneError } from '../errors';
 import { greedyBatch, type GreedyProgress } from '../model/batch-generate';
 import type { Model } from '../model/model';
 import type { RecordStore } from '../score/store';
-import { extractBracketed, parseLabel } from '../teacher/cot';
+import { lastBracketed, parseLabel } from '../teacher/cot';
 
 export interface EvalRecord {
   id: string;
@@ -45,8 +45,8 @@ export interface EvalOptions {
  */
 export function answerOf(text: string, firstToken: string, style: LabelStyle, n: number): { pred: number | null; reasoned: boolean; malformed: boolean } {
   if (!text.includes('[[')) return { pred: parseLabel(firstToken, style, n), reasoned: false, malformed: false };
-  const pred = extractBracketed(text, style, n);
-  const last = [...text.matchAll(/\[\[\s*([^[\]]*?)\s*\]\]/g)].at(-1);
+  const last = lastBracketed(text);
+  const pred = last ? parseLabel(last[1], style, n) : null;
   const before = last ? text.slice(0, last.index) : '';
   const after = last ? text.slice(last.index + last[0].length) : '';
   const reasoned = pred !== null && /[\p{L}\p{N}]/u.test(before) && !before.includes('[[') && /^[\s.!]*$/.test(after);

@@ -23,11 +23,15 @@ export function cotMessages(q: Question, style: LabelStyle = 'letters'): ChatMes
   ];
 }
 
+/** The last [[…]] of `text` (its inside in [1], its place in .index), or undefined when it has none. */
+export function lastBracketed(text: string): RegExpExecArray | undefined {
+  return [...text.matchAll(/\[\[\s*([^[\]]*?)\s*\]\]/g)].at(-1);
+}
+
 /** The option index named by the last [[…]] in `text`, or null (no brackets, or not a label of the n options). */
 export function extractBracketed(text: string, style: LabelStyle, n: number): number | null {
-  const all = [...text.matchAll(/\[\[\s*([^[\]]*?)\s*\]\]/g)];
-  if (!all.length) return null;
-  return parseLabel(all[all.length - 1][1], style, n);
+  const last = lastBracketed(text);
+  return last ? parseLabel(last[1], style, n) : null;
 }
 
 /** "B", "b", "(B)", "B.", "2" → option index; null when it names no option. */
