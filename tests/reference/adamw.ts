@@ -7,7 +7,7 @@
 //   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²
 //   p ← p − lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps)      (t counts steps from 1)
 
-import type { AdamwStep } from '../../src/kernels/adamw';
+import type { AdamwClippedStep, AdamwStep } from '../../src/kernels/adamw';
 
 export interface AdamwState {
   p: Float64Array;
@@ -28,4 +28,18 @@ export function adamwStep(s: AdamwState, grad: ArrayLike<number>, o: AdamwStep):
     p[i] = decayed - (o.lr * (m[i] / bc1)) / (Math.sqrt(v[i] / bc2) + o.eps);
   }
   return { p, m, v };
+}
+
+/**
+ * adamw_step_clipped: the trainer's step with clipping and the NaN/Inf guard found from the
+ * accumulated gradient's Σg² (`sumsq`, f64 here) and the micro-batch losses. A non-finite Σg² or
+ * loss leaves the state unchanged (skipped: true).
+ *   norm = sqrt(sumsq) / micro,  clip = gradClip / norm when gradClip > 0 and norm > gradClip, else 1
+ *   then adamwStep with gradScale = clip / micro
+ */
+export function adamwClippedStep(s: AdamwState, grad: ArrayLike<number>, o: AdamwClippedStep, sumsq: number, losses: ArrayLike<number>): AdamwState & { skipped: boolean } {
+  const norm = Math.sqrt(sumsq) / o.micro;
+  if (!Number.isFinite(norm) || !Array.from(losses).every(Number.isFinite)) return { p: Float64Array.from(s.p), m: Float64Array.from(s.m), v: Float64Array.from(s.v), skipped: true };
+  const clip = o.gradClip > 0 && norm > o.gradClip ? o.gradClip / norm : 1;
+  return { ...adamwStep(s, grad, { ...o, gradScale: clip / o.micro }), skipped: false };
 }
