@@ -1,16 +1,23 @@
 // LoRA training over a frozen (possibly NF4) base: PEFT initialisation, the training plan per batch
 // shape, gradients accumulated over micro-batches, global-norm clipping, a NaN/Inf guard that skips
 // the step, AdamW with f32 states, warmup + cosine or constant learning rate.
+//
+// LoRA's parameters, gradients and moments each live in a few flat buffers of views (allocFlat): an
+// optimiser step is one Σg² reduce (2 launches) and one AdamW launch per buffer — usually one — that
+// clips and guards on the GPU (adamw_step_clipped), recorded with the gradient clear in one
+// submission; the host reads the norm and the losses once, afterwards, to report them. Full
+// fine-tuning trains the model's own buffers and keeps a reduce and an AdamW launch per tensor,
+// clipped from the host.
 
-import { EntrotuneError, ShapeError } from '../errors';
-import { releaseDispatch, run, type Dispatch } from '../gpu/dispatch';
+import { EntrotuneError, GpuError, ShapeError } from '../errors';
+import { record, releaseDispatch, run, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { adamwStep, updateAdamw, type AdamwStep } from '../kernels/adamw';
+import { adamwStep, adamwStepClipped, SUM_STRIDE, updateAdamw, updateAdamwClipped, type AdamwClippedStep, type AdamwStep } from '../kernels/adamw';
 import { reduceForward } from '../kernels/reduce';
 import { LORA_TARGETS, type LoraTarget, type LoraWeights } from '../model/architecture';
 import type { Model } from '../model/model';
 import { RUN_DEFAULTS } from '../settings/defaults';
-import { baseParams, flat, fullGradsOf, initLora, zerosLike, zerosList, type Named } from './params';
+import { allocFlat, baseParams, fullGradsOf, loraFrom, loraSpecs, writePeftInit, zerosList, type Named } from './params';
 import { keepLayersFor, RECOMPUTE_CHOICES, TrainPlan, type FullGrads, type Recompute } from './train-plan';
 
 /** Training defaults, each with its reason; those a person chooses (r, alpha, dropout, lr, the
@@ -77,15 +84,22 @@ export class Trainer {
   private readonly grads: Named[];
   private readonly m: Named[];
   private readonly v: Named[];
+  /** LoRA: the flat buffers behind params, grads, m and v, index-aligned (null in full fine-tuning). */
+  private readonly flat: { params: Tensor[]; grads: Tensor[]; m: Tensor[]; v: Tensor[] } | null;
   private plans = new Map<string, TrainPlan>();
-  private normScratch: { partials: Tensor; out: Tensor; dispatches: Dispatch[] } | null = null;
+  /** Σg² of each flat gradient buffer (LoRA) or of each gradient tensor (full), into `sums`. */
+  private normScratch: { partials: Tensor; dispatches: Dispatch[] } | null = null;
+  /** One AdamW launch per flat buffer (LoRA, clipped on the GPU) or per tensor (full). */
   private adam: { d: Dispatch; n: number }[] = [];
   /** Optimiser steps taken. */
   step = 0;
   /** Micro-batches seen: seeds the dropout masks (set it to replay a mask). */
   dropoutTick = 0;
   private micro = 0;
-  /** Each micro-batch's loss, copied on the GPU into slot `micro`; read back once per optimizer step. */
+  /** One small buffer read back once per optimiser step: the Σg² sums, one per SUM_STRIDE floats, then
+   *  `lossSlots` — each micro-batch's loss, copied on the GPU into slot `micro`. */
+  private scalars!: Tensor;
+  private sums!: Tensor;
   private lossSlots!: Tensor;
   private pendingTokens = 0;
 
@@ -100,17 +114,35 @@ export class Trainer {
       this.params = baseParams(model);
       this.grads = zerosList(gpu, this.params, 'grad', 'grads');
       this.full = fullGradsOf(model, this.grads);
+      this.m = zerosList(gpu, this.params, 'adam_m', 'optimizer');
+      this.v = zerosList(gpu, this.params, 'adam_v', 'optimizer');
+      this.flat = null;
     } else {
-      // Continue an adapter the model already carries, else start one the PEFT way.
-      this.lora = model.lora ?? initLora(gpu, model, config);
+      // Continue an adapter the model already carries (copied into the flat buffer), else start one
+      // the PEFT way straight in it. New buffers are zero: the gradients and moments need no writes.
+      const old = model.lora;
+      const specs = loraSpecs(model.cfg, config, old ?? undefined);
+      const [p, g, m, v] = ([['lora', 'lora'], ['grad', 'grads'], ['adam_m', 'optimizer'], ['adam_v', 'optimizer']] as const).map(([what, cat]) => allocFlat(gpu, specs, what, cat));
+      const meta = old ?? { r: config.r, alpha: config.alpha, scale: config.alpha / config.r, targets: config.targets };
+      this.lora = loraFrom(meta, model.cfg.L, specs, p.list.map((x) => x.t));
+      if (old) {
+        const enc = gpu.device.createCommandEncoder({ label: 'adapter into its flat buffer' });
+        specs.forEach((s, i) => {
+          const from = old.layers[s.layer][s.target]![s.ab], to = p.list[i].t;
+          enc.copyBufferToBuffer(from.buffer, from.offset, to.buffer, to.offset, from.bytes);
+        });
+        gpu.device.queue.submit([enc.finish()]);
+      } else {
+        writePeftInit(gpu, this.lora, config.seed);
+      }
+      // The model owns its adapter: this hands it the views and destroys the old buffers (after the
+      // copy above, which the queue has already been given).
       model.setAdapter(this.lora);
-      this.loraGrads = zerosLike(gpu, this.lora, 'grad', 'grads');
+      this.loraGrads = loraFrom(meta, model.cfg.L, specs, g.list.map((x) => x.t));
       this.full = null;
-      this.params = flat(this.lora);
-      this.grads = flat(this.loraGrads);
+      [this.params, this.grads, this.m, this.v] = [p.list, g.list, m.list, v.list];
+      this.flat = { params: p.segments, grads: g.segments, m: m.segments, v: v.segments };
     }
-    this.m = zerosList(gpu, this.params, 'adam_m', 'optimizer');
-    this.v = zerosList(gpu, this.params, 'adam_v', 'optimizer');
   }
 
   static async create(model: Model, config: Partial<TrainConfig> = {}): Promise<Trainer> {
@@ -122,21 +154,30 @@ export class Trainer {
     if (!(c.lr > 0)) throw new EntrotuneError(`learning rate must be positive, got ${c.lr}`);
     const t = new Trainer(model, c);
     const gpu = model.gpu;
-    const s: AdamwStep = { lr: 0, beta1: t.config.beta1, beta2: t.config.beta2, eps: t.config.eps, weightDecay: t.config.weightDecay, t: 1, gradScale: 1 };
-    for (let i = 0; i < t.params.length; i++) {
-      const n = t.params[i].t.bytes / 4;
-      t.adam.push({ d: await adamwStep(gpu, t.params[i].t, t.m[i].t, t.v[i].t, t.grads[i].t, n, s), n });
-    }
-    // Σ g² per tensor into its own 256-byte slot, then one readback of all of them.
+    // Σ g² of each gradient buffer (LoRA) or tensor (full) into its own 256-byte slot of `sums`.
+    const summed = t.flat ? t.flat.grads : t.grads.map((x) => x.t);
+    const S = summed.length;
+    const view = (offset: number, floats: number, name: string): Tensor => ({ ...t.scalars, name, offset, bytes: 4 * floats, shape: [floats] });
+    t.scalars = gpu.tensor('step scalars', [S * SUM_STRIDE + LOSS_SLOTS], 'f32', 'scratch');
+    t.sums = view(0, Math.max(1, S * SUM_STRIDE), 'gradient sums of squares');
+    t.lossSlots = view(4 * S * SUM_STRIDE, LOSS_SLOTS, 'micro-batch losses');
     const partials = gpu.tensor('gradnorm-partials', [256], 'f32', 'scratch');
-    const out = gpu.tensor('gradnorm-out', [t.grads.length * 64], 'f32', 'scratch');
     const dispatches: Dispatch[] = [];
-    for (const [i, x] of t.grads.entries()) {
-      const slot: Tensor = { ...out, offset: out.offset + i * 256, bytes: 4, shape: [1] };
-      dispatches.push(...(await reduceForward(gpu, slot, partials, x.t, x.t.bytes / 4, 'sumsq')));
+    for (const [i, x] of summed.entries()) dispatches.push(...(await reduceForward(gpu, view(4 * i * SUM_STRIDE, 1, `Σg²[${i}]`), partials, x, x.bytes / 4, 'sumsq')));
+    t.normScratch = { partials, dispatches };
+    const o = { lr: 0, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, t: 1 };
+    if (t.flat) {
+      const f = t.flat;
+      for (let k = 0; k < S; k++) {
+        const n = f.params[k].bytes / 4;
+        t.adam.push({ d: await adamwStepClipped(gpu, f.params[k], f.m[k], f.v[k], f.grads[k], t.sums, t.lossSlots, n, S, { ...o, gradClip: c.gradClip, micro: 1 }), n });
+      }
+    } else {
+      for (let i = 0; i < t.params.length; i++) {
+        const n = t.params[i].t.bytes / 4;
+        t.adam.push({ d: await adamwStep(gpu, t.params[i].t, t.m[i].t, t.v[i].t, t.grads[i].t, n, { ...o, gradScale: 1 }), n });
+      }
     }
-    t.normScratch = { partials, out, dispatches };
-    t.lossSlots = gpu.tensor('micro-batch losses', [LOSS_SLOTS], 'f32', 'scratch');
     return t;
   }
 
@@ -237,8 +278,13 @@ export class Trainer {
   zeroGrads(): void {
     const gpu = this.model.gpu;
     const enc = gpu.device.createCommandEncoder({ label: 'zero gradients' });
-    for (const { t } of this.grads) enc.clearBuffer(t.buffer, t.offset, Math.ceil(t.bytes / 4) * 4);
+    this.clearGrads(enc);
     gpu.device.queue.submit([enc.finish()]);
+  }
+
+  /** Record the gradients' clear (whole flat buffers in LoRA, padding included) and start a new step. */
+  private clearGrads(enc: GPUCommandEncoder): void {
+    for (const t of this.flat ? this.flat.grads : this.grads.map((x) => x.t)) enc.clearBuffer(t.buffer, t.offset, Math.ceil(t.bytes / 4) * 4);
     this.micro = 0;
     this.pendingTokens = 0;
   }
@@ -254,21 +300,64 @@ export class Trainer {
     return { loss, grads };
   }
 
-  /** Global gradient norm over every LoRA tensor (one readback of a few floats). */
+  /** Global gradient norm over every trained tensor (one readback of a few floats). */
   async gradNorm(): Promise<number> {
-    const gpu = this.model.gpu;
-    const ns = this.normScratch!;
-    await run(gpu, ns.dispatches);
-    const sums = await gpu.read(ns.out);
+    await run(this.model.gpu, this.normScratch!.dispatches);
+    return Math.sqrt(this.sumOfSquares(await this.model.gpu.read(this.sums)));
+  }
+
+  /** Σg² from the sums' slots. LoRA: added in f32 in slot order as adamw_step_clipped adds them, so
+   *  the host calls a step skipped exactly when the GPU skipped it; full fine-tuning: in f64. */
+  private sumOfSquares(scalars: Float32Array): number {
     let total = 0;
-    for (let i = 0; i < ns.dispatches.length / 2; i++) total += sums[i * 64];
-    return Math.sqrt(total);
+    for (let i = 0; i < this.normScratch!.dispatches.length / 2; i++) {
+      total += scalars[i * SUM_STRIDE];
+      if (this.flat) total = Math.fround(total);
+    }
+    return total;
   }
 
   /** Clip, guard against NaN/Inf, and take one AdamW step with the accumulated gradients. */
   async optimizerStep(): Promise<StepResult> {
-    const gpu = this.model.gpu;
     if (!this.micro) throw new EntrotuneError('optimizerStep without gradients', 'call accumulate() first');
+    return this.flat ? this.flatStep() : this.hostClippedStep();
+  }
+
+  /**
+   * LoRA: Σg², AdamW (which clips, or skips on a non-finite norm or loss, by itself) and the gradient
+   * clear in one submission, then one readback of the sums and losses to report what the GPU did.
+   */
+  private async flatStep(): Promise<StepResult> {
+    const gpu = this.model.gpu;
+    gpu.assertAlive();
+    const micro = this.micro, tokens = this.pendingTokens;
+    const lr = learningRate(this.config, this.step);
+    const c = this.config;
+    const s: AdamwClippedStep = { lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, t: this.step + 1, gradClip: c.gradClip, micro };
+    for (const { d, n } of this.adam) updateAdamwClipped(gpu, d, n, this.flat!.grads.length, s);
+    gpu.device.pushErrorScope('validation');
+    const enc = gpu.device.createCommandEncoder({ label: 'optimiser step' });
+    record(enc, [...this.normScratch!.dispatches, ...this.adam.map((a) => a.d)]);
+    this.clearGrads(enc);
+    gpu.device.queue.submit([enc.finish()]);
+    const err = await gpu.device.popErrorScope();
+    if (err) throw new GpuError(`optimiser step: ${err.message}`, 'this is a bug in entrotune; please report it');
+    const scalars = await gpu.read({ ...this.scalars, bytes: this.lossSlots.offset + 4 * micro });
+    const S = this.lossSlots.offset / 4;
+    let lossSum = 0;
+    for (let i = 0; i < micro; i++) lossSum += scalars[S + i];
+    const loss = lossSum / micro;
+    const total = this.sumOfSquares(scalars);
+    const norm = Math.sqrt(total) / micro;
+    // adamw_step_clipped's own test: a non-finite f32 Σg² or loss, and it left p, m and v as they were.
+    const skipped = !Number.isFinite(total) || !Number.isFinite(loss);
+    if (!skipped) this.step++;
+    return { loss, gradNorm: norm, lr, skipped, tokens };
+  }
+
+  /** Full fine-tuning: the norm read back first, the clip factor from the host, AdamW per tensor. */
+  private async hostClippedStep(): Promise<StepResult> {
+    const gpu = this.model.gpu;
     // Micro-batches each averaged their own loss: average the gradients over them.
     const [gradNorm, loss] = await Promise.all([this.gradNorm(), this.pendingLoss()]);
     const norm = gradNorm / this.micro;
@@ -310,10 +399,11 @@ export class Trainer {
     if (this.normScratch) {
       for (const d of this.normScratch.dispatches) releaseDispatch(gpu, d);
       gpu.destroyBuffer(this.normScratch.partials.buffer);
-      gpu.destroyBuffer(this.normScratch.out.buffer);
     }
-    for (const list of [this.grads, this.m, this.v]) for (const { t } of list) gpu.destroyBuffer(t.buffer);
-    if (this.lossSlots) gpu.destroyBuffer(this.lossSlots.buffer);
+    // The parameters are the model's (its adapter, or in full fine-tuning its weights): not ours to free.
+    const own = this.flat ? [...this.flat.grads, ...this.flat.m, ...this.flat.v] : [this.grads, this.m, this.v].flat().map((x) => x.t);
+    for (const t of own) gpu.destroyBuffer(t.buffer);
+    if (this.scalars) gpu.destroyBuffer(this.scalars.buffer);
   }
 }
 

@@ -74,6 +74,10 @@ describe('launch costs match a hand count', () => {
     const ds = await trainer.stepDispatches(benchBatch(model.cfg.V, 2, 16));
     const missing = ds.filter((d) => !(d.cost && Number.isFinite(d.cost.flops) && d.cost.bytes > 0)).map((d) => d.label);
     expect(missing).toEqual([]);
+    // LoRA's optimiser: one Σg² reduce (2 launches) and one clipped AdamW over the flat buffers, not per tensor.
+    const optimiser = ds.filter((d) => /^(reduce|adamw):/.test(d.label)).map((d) => d.label);
+    expect(optimiser).toHaveLength(3);
+    expect(optimiser[2]).toBe('adamw:adamw_step_clipped');
     trainer.dispose();
     model.dispose();
   });
