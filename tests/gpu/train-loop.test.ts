@@ -1,10 +1,14 @@
 // The training loop: overfitting a handful of examples, a run killed midway that resumes from its
-// checkpoint with the same loss curve, and the exported PEFT adapter reproducing the same logits.
+// checkpoint with the same loss curve (and, for LoRA, the same adapter and moments bit for bit), and
+// the exported PEFT adapter reproducing the same logits.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/index';
+import { projectionShape, type LoraTarget } from '../../src/model/architecture';
+import { peftName } from '../../src/model/lora';
+import { rng } from '../../src/util/random';
 import { Trainer } from '../../src/train/trainer';
 import { chatExample, trainLoop, type TrainExample } from '../../src/train/loop';
 import { nodeDirSink } from '../../src/train/checkpoint';
@@ -90,6 +94,56 @@ describe('the training loop', () => {
     t3.dispose();
     m3.dispose();
     m4.dispose();
+  });
+
+  it('resumed from a checkpoint, a LoRA run ends with the adapter and AdamW moments of the uninterrupted run, bit for bit', async () => {
+    const gpu = await getGpu();
+    const config = { lr: 5e-3, warmupSteps: 2, schedule: 'cosine' as const, seed: 3, gradClip: 0.5 };
+    const loop = { epochs: 2, batchSize: 2, checkpointEvery: 2 };
+    const finalState = async (t: Trainer) => {
+      const { m, v } = t.optimizerTensors();
+      return Promise.all([...t.tensors(), ...m, ...v].map(async ({ name, t: x }) => [name, Array.from(await gpu.read(x))] as const));
+    };
+    const m1 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const t1 = await Trainer.create(m1, config);
+    const dir = mkdtempSync(join(tmpdir(), 'ckpt-bits-'));
+    await expect(trainLoop(t1, examples(m1), { ...loop, sink: await nodeDirSink(dir), onProgress: (p) => { if (p.step === 3) throw new Error('killed'); } })).rejects.toThrow('killed');
+    t1.dispose();
+    m1.dispose();
+    const m2 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const t2 = await Trainer.create(m2, config);
+    const full = await trainLoop(t2, examples(m2), loop);
+    const want = await finalState(t2);
+    t2.dispose();
+    m2.dispose();
+    const m3 = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const t3 = await Trainer.create(m3, config);
+    const resumed = await trainLoop(t3, examples(m3), { ...loop, sink: await nodeDirSink(dir), resume: true });
+    expect(t3.step).toBe(full.length);
+    expect(await finalState(t3)).toEqual(want);
+    t3.dispose();
+    m3.dispose();
+    expect(resumed.slice(2)).toEqual(full.slice(2));
+  });
+
+  it('a fresh adapter is PEFT-initialised from the seed: A ~ U(±1/√in) drawn layer by layer in the order targets were given, B = 0', async () => {
+    const gpu = await getGpu();
+    const model = await loadModel(gpu, { kind: 'dir', path: TINY }, { quant: 'none' });
+    const c = { r: 4, alpha: 8, seed: 11, targets: ['v_proj', 'q_proj', 'down_proj'] as LoraTarget[] };
+    const random = rng(c.seed);
+    const want = new Map<string, Float32Array>();
+    for (let l = 0; l < model.cfg.L; l++) {
+      for (const t of c.targets) {
+        const { out, in: K } = projectionShape(model.cfg, t);
+        want.set(peftName(l, t, 'A'), Float32Array.from({ length: c.r * K }, () => (2 * random() - 1) * (1 / Math.sqrt(K))));
+        want.set(peftName(l, t, 'B'), new Float32Array(out * c.r));
+      }
+    }
+    const trainer = await Trainer.create(model, c);
+    expect(trainer.tensors().map((x) => x.name).sort()).toEqual([...want.keys()].sort());
+    for (const { name, t } of trainer.tensors()) expect(await gpu.read(t), name).toEqual(want.get(name));
+    trainer.dispose();
+    model.dispose();
   });
 
   it('resuming from a checkpoint that cannot be read fails with the file named, never restarts at step 0', async () => {
