@@ -14,18 +14,16 @@
 // A batch dimension (z) with element strides lets attention reuse the kernel.
 //
 // Bindings: 0 params (uniform), 1 C (out, read too when accumulating), 2 A, 3 B.
-// Dispatch: (ceil(S/BN), ceil(R/BM), batch) workgroups of 16×16 invocations.
 // Output: `=` by default; `+=` when p.accumulate == 1 (parameter gradients accumulate, STYLE §7).
 //
-// Napkin maths: a 64×64 output tile with a 16-deep slab loads (64+64)·16 floats from memory and
-// does 64·64·16 multiply-adds: 32 FMAs per float loaded from global memory, 4 per float read from
-// workgroup memory (each invocation keeps a 4×4 accumulator and reuses each loaded value 4 times).
-
-const BM: u32 = 64u;   // rows of C per workgroup
-const BN: u32 = 64u;   // columns of C per workgroup
-const BK: u32 = 16u;   // depth of one slab
-const TM: u32 = 4u;    // rows per invocation (strided by 16)
-const TN: u32 = 4u;    // columns per invocation (strided by 16)
+// GPU set: lib/gemm-tile.wgsl's 64×64 tiles of 8×8 invocations, 8×8 outputs each, 16-deep slabs
+// fetched into registers one slab ahead. Each operand is loaded along its contiguous index: 16
+// invocations per 64-byte piece of a row when it runs along d, 64 per 256-byte row piece when it runs
+// along r or s. Dispatch: (ceil(S/64), ceil(R/64), batch) workgroups of 8×8.
+// Napkin maths: per slab (64+64)·16 floats from memory for 64·64·16 multiply-adds (32 FMAs per float
+// loaded), and 4 FMAs per word read from workgroup memory.
+//
+// uses: lib/gemm-tile.wgsl
 
 struct Params {
   R: u32, S: u32, D: u32,
@@ -39,9 +37,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> A: array<f32>;
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 
-var<workgroup> As: array<array<f32, BM>, BK>;  // As[d][r]
-var<workgroup> Bs: array<array<f32, BN>, BK>;  // Bs[d][s]
-
 // Index of A(r,d) and B(d,s) for each form (form: 0 forward, 1 backward_input, 2 backward_weight).
 fn a_index(form: u32, r: u32, d: u32) -> u32 {
   if (form == 2u) { return d * p.R + r; }   // dY[d, r], dY is [M=D, N=R]
@@ -52,76 +47,80 @@ fn b_index(form: u32, d: u32, s: u32) -> u32 {
   return d * p.S + s;                         // W[d, s] (W is [N=D, K=S]) or X[d, s]
 }
 
+// (d, row or column) in the tile of the i-th value an invocation fetches of an operand that runs
+// along d in memory (A in forms 0 and 1, B in form 0) or along its other index.
+fn tile_at(along_d: bool, t: u32, i: u32) -> vec2<u32> {
+  let idx = t + 64u * i;
+  if (along_d) { return vec2<u32>(idx % GK, idx / GK); }
+  return vec2<u32>(idx / GT, idx % GT);
+}
+
+struct Slab { a: array<f32, 16>, b: array<f32, 16> }
+
+fn fetch(slab: ptr<function, Slab>, form: u32, t: u32, corner: vec3<u32>, d0: u32, batch: u32) {
+  for (var i = 0u; i < 16u; i++) {
+    let ta = tile_at(form != 2u, t, i);
+    var av = 0.0;
+    if (corner.x + ta.y < p.R && d0 + ta.x < p.D) { av = A[batch * p.batch_a + a_index(form, corner.x + ta.y, d0 + ta.x)]; }
+    (*slab).a[i] = av;
+    let tb = tile_at(form == 0u, t, i);
+    var bv = 0.0;
+    if (corner.y + tb.y < p.S && d0 + tb.x < p.D) { bv = B[batch * p.batch_b + b_index(form, d0 + tb.x, corner.y + tb.y)]; }
+    (*slab).b[i] = bv;
+  }
+}
+
+fn stage(slab: ptr<function, Slab>, form: u32, t: u32) {
+  for (var i = 0u; i < 16u; i++) {
+    let ta = tile_at(form != 2u, t, i);
+    gemm_put_a(ta.x, ta.y, (*slab).a[i]);
+    let tb = tile_at(form == 0u, t, i);
+    gemm_put_b(tb.x, tb.y, (*slab).b[i]);
+  }
+}
+
 fn matmul_tile(form: u32, wg: vec3<u32>, lid: vec3<u32>) {
-  let tid = lid.y * 16u + lid.x;
-  let row0 = wg.y * BM;
-  let col0 = wg.x * BN;
-  let a_base = wg.z * p.batch_a;
-  let b_base = wg.z * p.batch_b;
-  let c_base = wg.z * p.batch_c;
-  // Does the tile load walk along d (A: forward and backward_input) or along r/s?
-  let a_along_d = form != 2u;
-  let b_along_d = form == 0u;
-
-  var acc: array<array<f32, TN>, TM>;
-  for (var i = 0u; i < TM; i++) { for (var j = 0u; j < TN; j++) { acc[i][j] = 0.0; } }
-
-  let slabs = (p.D + BK - 1u) / BK;
-  for (var t = 0u; t < slabs; t++) {
-    let d0 = t * BK;
-    // Load 64×16 of A and 16×64 of B: 1024 values each, 4 per invocation.
-    for (var e = 0u; e < 4u; e++) {
-      let idx = tid + e * 256u;
-      var r: u32; var d: u32;
-      if (a_along_d) { r = idx / BK; d = idx % BK; } else { r = idx % BM; d = idx / BM; }
-      var av = 0.0;
-      if (row0 + r < p.R && d0 + d < p.D) { av = A[a_base + a_index(form, row0 + r, d0 + d)]; }
-      As[d][r] = av;
-
-      var s: u32; var db: u32;
-      if (b_along_d) { s = idx / BK; db = idx % BK; } else { s = idx % BN; db = idx / BN; }
-      var bv = 0.0;
-      if (col0 + s < p.S && d0 + db < p.D) { bv = B[b_base + b_index(form, d0 + db, col0 + s)]; }
-      Bs[db][s] = bv;
-    }
+  let t = lid.y * 8u + lid.x;
+  let corner = vec3<u32>(wg.y * GT, wg.x * GT, 0u);   // first row r and column s of the tile
+  let slabs = (p.D + GK - 1u) / GK;
+  var acc: GemmAcc;
+  var slab: Slab;
+  fetch(&slab, form, t, corner, 0u, wg.z);
+  for (var k = 0u; k < slabs; k++) {
+    workgroupBarrier();   // the previous slab's reads are done
+    stage(&slab, form, t);
     workgroupBarrier();
-    for (var d = 0u; d < BK; d++) {
-      var a: array<f32, TM>;
-      var b: array<f32, TN>;
-      for (var i = 0u; i < TM; i++) { a[i] = As[d][lid.y + 16u * i]; }
-      for (var j = 0u; j < TN; j++) { b[j] = Bs[d][lid.x + 16u * j]; }
-      for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
-      }
-    }
-    workgroupBarrier();
+    if (k + 1u < slabs) { fetch(&slab, form, t, corner, (k + 1u) * GK, wg.z); }
+    gemm_slab(&acc, lid.x, lid.y);
   }
 
-  for (var i = 0u; i < TM; i++) {
-    let r = row0 + lid.y + 16u * i;
+  for (var i = 0u; i < 8u; i++) {
+    let r = corner.x + gemm_row(lid.y, i);
     if (r >= p.R) { continue; }
-    for (var j = 0u; j < TN; j++) {
-      let s = col0 + lid.x + 16u * j;
-      if (s >= p.S) { continue; }
-      let ci = c_base + r * p.S + s;
-      var v = p.alpha * acc[i][j];
-      if (p.accumulate == 1u) { v += C[ci]; }
-      C[ci] = v;
+    for (var h = 0u; h < 2u; h++) {
+      for (var j = 0u; j < 4u; j++) {
+        let s = corner.y + gemm_col(lid.x, h, j);
+        if (s >= p.S) { continue; }
+        let ci = wg.z * p.batch_c + r * p.S + s;
+        var v = p.alpha * acc[2u * i + h][j];
+        if (p.accumulate == 1u) { v += C[ci]; }
+        C[ci] = v;
+      }
     }
   }
 }
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(8, 8, 1)
 fn matmul_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   matmul_tile(0u, wg, lid);
 }
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(8, 8, 1)
 fn matmul_backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   matmul_tile(1u, wg, lid);
 }
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(8, 8, 1)
 fn matmul_backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   matmul_tile(2u, wg, lid);
 }

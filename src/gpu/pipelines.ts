@@ -3,7 +3,7 @@
 // the file, line and message.
 
 import { GpuError, ShaderCompileError } from '../errors';
-import { shaderSource } from './shaders';
+import { shaderLocation, shaderSource } from './shaders';
 
 export interface PipelineKey {
   /** File name in shaders/ without `.wgsl`. */
@@ -44,10 +44,16 @@ export class PipelineCache {
   }
 
   private async create(key: PipelineKey): Promise<GPUComputePipeline> {
-    return this.build(`${key.shader}.wgsl`, shaderSource(key.shader), key.entry, key.constants ?? {});
+    return this.build(`${key.shader}.wgsl`, shaderSource(key.shader), key.entry, key.constants ?? {}, (line) => shaderLocation(key.shader, line));
   }
 
-  private async build(file: string, code: string, entry: string, constants: Readonly<Record<string, number>>): Promise<GPUComputePipeline> {
+  private async build(
+    file: string,
+    code: string,
+    entry: string,
+    constants: Readonly<Record<string, number>>,
+    locate: (line: number) => { file: string; line: number } = (line) => ({ file, line }),
+  ): Promise<GPUComputePipeline> {
     const device = this.device;
     let module = this.modules.get(code);
     if (!module) {
@@ -56,7 +62,10 @@ export class PipelineCache {
       const info = await module.getCompilationInfo();
       const scopeError = await device.popErrorScope();
       const firstError = info.messages.find((m) => m.type === 'error');
-      if (firstError) throw new ShaderCompileError(file, firstError.lineNum, firstError.linePos, firstError.message);
+      if (firstError) {
+        const at = locate(firstError.lineNum);
+        throw new ShaderCompileError(at.file, at.line, firstError.linePos, firstError.message);
+      }
       if (scopeError) throw new ShaderCompileError(file, 0, 0, scopeError.message);
       this.modules.set(code, module);
     }

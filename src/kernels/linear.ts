@@ -9,7 +9,7 @@ import type { Tensor } from '../gpu/tensor';
 import { ceilDiv, entryFor, gridSoftware, needElements, needPositive } from './check';
 import { quantTables, tableFor, packedBytes, type Bits, type QChunk, type QWeight } from './quantize';
 
-/** Workgroups for an [M, cols] output: 64×64 tiles (GPU set) or 4×4 blocks per invocation (software set). */
+/** Workgroups for an [M, cols] output: 64×64 tiles of 8×8 invocations (GPU set) or 4×4 blocks per invocation (software set). */
 function linearGrid(gpu: Gpu, M: number, cols: number): [number, number, number] {
   if (gpu.kernels === 'software') return [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(M, 4) * ceilDiv(cols, 4)), 1];
   return [ceilDiv(cols, 64), ceilDiv(M, 64), 1];
@@ -40,10 +40,8 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
   if (W.bias && W.chunks.length > 1) throw new ShapeError(`linear_forward: ${W.name} has a bias and several chunks`);
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
-  const software = gpu.kernels === 'software';
   for (const c of W.chunks) {
-    // The software entry reads RowParams (w_row0 = 0 here); the tiled one the shorter Params.
-    const params = [['u32', M], ['u32', c.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + c.row0], ['u32', o.accumulate ? 1 : 0], ...(software ? [['u32', 0] as const] : [])] as const;
+    const params = rowParams(M, K, { chunk: c, w0: 0, rows: c.rows, col: c.row0 }, ldy, yCol0, o.accumulate ?? false);
     const cost = linearCost(M, c.rows, K, bits, M * K, M * c.rows, o.accumulate ?? false);
     out.push(
       await makeDispatch(
@@ -91,7 +89,7 @@ export interface RowRangeOptions extends LinearOptions {
   rows?: number;
 }
 
-/** Parameters of linear.wgsl's RowParams for one piece. */
+/** linear.wgsl's Params for one piece. */
 function rowParams(M: number, K: number, piece: RowPiece, ldy: number, yCol0: number, accumulate: boolean) {
   return [['u32', M], ['u32', piece.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + piece.col], ['u32', accumulate ? 1 : 0], ['u32', piece.w0]] as const;
 }
@@ -113,14 +111,14 @@ export async function linearForwardRows(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeig
   if (W.bias) throw new ShapeError(`linear_forward_rows: ${W.name} has a bias; use linearForward`);
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
-  // The software set has one forward entry for whole weights and row ranges (no bias: the dummy).
+  // The software set has one forward entry for whole weights and row ranges; no bias: the dummy.
   const software = gpu.kernels === 'software';
   for (const piece of rowPieces(W, row0, rows)) {
     out.push(
       await makeDispatch(
         gpu,
         { shader: 'linear', entry: software ? 'linear_forward_sw' : 'linear_forward_rows', constants: { BITS: bits } },
-        [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), ...(software ? [dummy] : [])],
+        [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), dummy],
         rowParams(M, K, piece, ldy, yCol0, o.accumulate ?? false),
         linearGrid(gpu, M, piece.rows),
         linearCost(M, piece.rows, K, bits, M * K, M * piece.rows, o.accumulate ?? false),
@@ -154,7 +152,7 @@ export async function linearBackwardInput(gpu: Gpu, dX: Tensor, dY: Tensor, W: Q
       await makeDispatch(
         gpu,
         { shader: 'linear', entry: entryFor(gpu, 'linear_backward_input'), constants: { BITS: bits } },
-        [dX, dY, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits)],
+        [dX, dY, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), ...(gpu.kernels === 'software' ? [] : [dummy])],
         rowParams(M, K, piece, ldy, yCol0, accumulate),
         linearGrid(gpu, M, K),
         linearCost(M, piece.rows, K, bits, M * piece.rows, M * K, accumulate),

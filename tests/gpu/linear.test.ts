@@ -43,7 +43,9 @@ describe('linear_forward over loaded weights: NF4/int8 quantisation, row chunks'
 
 describe('linear_backward_input and linear_forward_rows over chunked, quantised weights', () => {
   for (const bits of [32, 4, 8] as Bits[]) {
-    for (const [M, N, K] of [[1, 130, 72], [70, 200, 40], [5, 96, 150]]) {
+    // K = 136 and 72: whole words decoded (NF4, int8) over several 16-deep slabs, the last one partial; 150: one
+    // element at a time. 130 rows and 136 columns of dX: three 64-wide tiles with a ragged edge each way.
+    for (const [M, N, K] of [[1, 130, 72], [70, 200, 40], [5, 96, 150], [130, 70, 136]]) {
       it(`bits=${bits} M=${M} N=${N} K=${K}, several chunks`, async () => {
         const gpu = await getGpu();
         const scratch = new LoadScratch(gpu);

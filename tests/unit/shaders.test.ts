@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shaderNames, shaderSource } from '../../src/gpu/shaders';
+import { shaderLocation, shaderNames, shaderSource } from '../../src/gpu/shaders';
 import { deserializeError, LimitTooLowError, serializeError, ShaderCompileError } from '../../src/errors';
 
 describe('shader loading', () => {
@@ -10,6 +10,18 @@ describe('shader loading', () => {
 
   it('throws for an unknown shader, listing the known ones', () => {
     expect(() => shaderSource('nope')).toThrow(/known shaders: .*matmul/);
+  });
+
+  it('appends the libraries a shader names, and maps compile-error lines back to their file', () => {
+    const linear = shaderSource('linear');
+    expect(linear).toContain('// uses: lib/gemm-tile.wgsl');
+    expect(linear).toContain('// lib/gemm-tile.wgsl');
+    expect(shaderNames()).not.toContain('lib/gemm-tile');
+    const own = linear.indexOf('\n// lib/gemm-tile.wgsl');
+    const libStart = linear.slice(0, own).split('\n').length + 1;   // 1-based line of the library's header
+    expect(shaderLocation('linear', 3)).toEqual({ file: 'linear.wgsl', line: 3 });
+    expect(shaderLocation('linear', libStart)).toEqual({ file: 'lib/gemm-tile.wgsl', line: 1 });
+    expect(linear.split('\n')[libStart - 1]).toBe(shaderSource('matmul').split('\n').find((l) => l.startsWith('// lib/gemm-tile.wgsl')));
   });
 });
 
