@@ -10,15 +10,17 @@
 // Passes: the vocabulary is walked in passes of `chunk` rows, [0, chunk), [chunk, 2·chunk), ...,
 // the last one partial. A pass need not line up with the QWeight's own row chunks: linear_forward_rows
 // and linear_backward_input take any row range and split it at chunk boundaries (two launches for a
-// pass that spans two chunks). Logits are recomputed in the second walk instead of stored, so the
-// scratch is N·chunk floats and the lm_head costs three products per step instead of two.
-
+// pass that spans two chunks). The scratch is N·chunk floats. With dW (full fine-tuning) every pass's
+// normalised gradient is needed, so the logits are made in a first walk for the statistics and remade
+// in a second: three products over the lm_head per step. Without dW (LoRA/QLoRA) dh is accumulated
+// flash-attention style in the same walk that makes the logits (ce_online): two products.
 import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { matmulBackwardWeight } from './matmul';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { entryFor, grid1d, needElements, needPositive, rowGrid } from './check';
+import { embeddingForward } from './embedding';
 import { linearBackwardInput, linearForwardRows } from './linear';
 import type { QWeight } from './quantize';
 
@@ -64,6 +66,34 @@ export async function ceBackward(gpu: Gpu, logits: Tensor, stats: Tensor, target
     { flops: 4 * N * Vc, bytes: 4 * (2 * N * Vc + 4 * N + N + 2) }); // exp(x − lse), − onehot, · 1/count, in place
 }
 
+/**
+ * One pass of the two-walk flow, in place: logits [N, Vc] of rows [v0, v0 + Vc) become
+ * p = exp(x − m_new) (0 for ignored rows), stats [N, 4] takes the pass in (m, s, z; column 3 = the
+ * rescale r = exp(m_old − m_new)) and, when v0 > 0, dh [N, C] is multiplied by r row by row.
+ */
+export async function ceOnline(gpu: Gpu, stats: Tensor, logits: Tensor, targets: Tensor, dh: Tensor, N: number, Vc: number, v0: number, C: number): Promise<Dispatch> {
+  needPositive('ce_online', { N, Vc, C });
+  needElements('ce_online', stats, N * 4);
+  needElements('ce_online', logits, N * Vc);
+  needElements('ce_online', targets, N);
+  needElements('ce_online', dh, N * C);
+  return makeDispatch(gpu, { shader: 'crossentropy', entry: entryFor(gpu, 'ce_online') }, [stats, logits, targets, dh], [['u32', N], ['u32', Vc], ['u32', v0], ['u32', C]], rowGrid(gpu, N),
+    // per logit: max, exp, add, read once and written once; dh read and written (rescaled) after the first pass
+    { flops: 3 * N * Vc + (v0 > 0 ? N * C : 0), bytes: 4 * (2 * N * Vc + 8 * N + N + (v0 > 0 ? 2 * N * C : 0)) });
+}
+
+/** After ce_loss: dh [N, C] = (dh / s − wt) · count[1] per valid row, 0 for ignored rows; wt [N, C] = deq(W)[target]. */
+export async function ceFinish(gpu: Gpu, dh: Tensor, wt: Tensor, stats: Tensor, targets: Tensor, count: Tensor, N: number, C: number): Promise<Dispatch> {
+  needPositive('ce_finish', { N, C });
+  needElements('ce_finish', dh, N * C);
+  needElements('ce_finish', wt, N * C);
+  needElements('ce_finish', stats, N * 4);
+  needElements('ce_finish', targets, N);
+  needElements('ce_finish', count, 2);
+  return makeDispatch(gpu, { shader: 'crossentropy', entry: 'ce_finish' }, [dh, stats, targets, count, wt], [['u32', N], ['u32', 0], ['u32', 0], ['u32', C]], grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, N * C),
+    { flops: 3 * N * C, bytes: 4 * (3 * N * C + 4 * N + N + 2) }); // divide, subtract, scale; dh read and written, wt read
+}
+
 export interface CrossEntropyArgs {
   /** [N, C] final-normed hidden states. */
   h: Tensor;
@@ -78,7 +108,11 @@ export interface CrossEntropyArgs {
   dh?: Tensor;
   /** [V, C] f32 gradient of the lm_head, accumulated (+=) when given (full fine-tuning). */
   dW?: Tensor;
-  /** [N, min(chunk, V)] scratch: one pass's logits, then their gradient (the big one: the caller plans it). */
+  /**
+   * Scratch (the big one: the caller plans it): one pass's logits, then their gradient or p, [N, min(chunk, V)];
+   * with dh and without dW it also takes the target rows deq(W)[target] [N, C] at the end, so it needs
+   * N · max(min(chunk, V), C) elements there.
+   */
   logits: Tensor;
   /** [N, 4] running (max, Σ exp, target logit, lse) per row; made here (scratch) when not given. */
   stats?: Tensor;
@@ -102,13 +136,21 @@ export interface CrossEntropyResult {
 
 /**
  * The loss mean(−ln softmax(h·Wᵀ)[target]) over valid rows and, if `dh` is given, dh = ∂loss/∂h,
- * as one sequence of dispatches:
+ * as one sequence of dispatches. Loss only, or with dW (three walks):
  *   walk 1, per pass:  logits = h·W[v0:v0+Vc]ᵀ            (linear_forward_rows)
  *                      stats ⊕= lse summary of logits     (ce_stats)
  *   once:              lse, rowLoss, loss, count          (ce_loss)
- *   walk 2, per pass:  logits = h·W[v0:v0+Vc]ᵀ            (recomputed)
+ *   walk 2, per pass:  logits = h·W[v0:v0+Vc]ᵀ            (recomputed; only with dh)
  *                      logits = (softmax − onehot)/count  (ce_backward, in place)
+ *                      dW[v0:v0+Vc] += logitsᵀ·h          (matmul_backward_weight, only with dW)
  *                      dh (= first pass, += after) logits·W[v0:v0+Vc]   (linear_backward_input)
+ * With dh and without dW (two walks, one loop):
+ *   per pass:          logits = h·W[v0:v0+Vc]ᵀ            (linear_forward_rows)
+ *                      stats ⊕= the pass; logits = exp(logits − m_new); dh ·= exp(m_old − m_new)   (ce_online)
+ *                      dh (= first pass, += after) logits·W[v0:v0+Vc]   (linear_backward_input)
+ *   once:              lse, rowLoss, loss, count          (ce_loss)
+ *                      wt = deq(W)[targets] into the logits scratch      (embedding_forward)
+ *                      dh = (dh / s − wt) / count         (ce_finish)
  */
 export async function crossEntropy(gpu: Gpu, a: CrossEntropyArgs): Promise<CrossEntropyResult> {
   const { h, W, targets, N, chunk, dh, logits } = a;
@@ -124,6 +166,8 @@ export async function crossEntropy(gpu: Gpu, a: CrossEntropyArgs): Promise<Cross
     needElements('cross_entropy', dh, N * C);
     if (dh.buffer === h.buffer || dh.buffer === logits.buffer) throw new ShapeError(`cross_entropy: ${dh.name} shares a buffer with h or the logits scratch`, 'give dh its own tensor');
   }
+  // Without dW, the gathered target rows [N, C] reuse the logits scratch once the last pass is done with it.
+  if (dh && !a.dW && logits.bytes < N * C * 4) throw new ShapeError(`cross_entropy: the logits scratch ${logits.name} [${logits.shape}] cannot hold the ${N}×${C} target rows`, 'plan it [N, max(min(chunk, V), C)]');
   if (logits.buffer === h.buffer) throw new ShapeError(`cross_entropy: the logits scratch shares a buffer with ${h.name}`, 'give the logits scratch its own tensor');
   const stats = a.stats ?? gpu.tensor('ce-stats', [N, 4]);
   const rowLoss = a.rowLoss ?? gpu.tensor('ce-rowloss', [N]);
@@ -134,6 +178,18 @@ export async function crossEntropy(gpu: Gpu, a: CrossEntropyArgs): Promise<Cross
   for (let v0 = 0; v0 < V; v0 += Vmax) passes.push([v0, Math.min(Vmax, V - v0)]);
 
   const ds: Dispatch[] = [];
+  if (dh && !a.dW) {
+    for (const [v0, Vc] of passes) {
+      ds.push(...(await linearForwardRows(gpu, logits, h, W, N, { row0: v0, rows: Vc, ldy: Vc })));
+      ds.push(await ceOnline(gpu, stats, logits, targets, dh, N, Vc, v0, C));
+      ds.push(...(await linearBackwardInput(gpu, dh, logits, W, N, { row0: v0, rows: Vc, ldy: Vc, accumulate: v0 > 0 })));
+    }
+    ds.push(await ceLoss(gpu, stats, rowLoss, loss, count, targets, N));
+    const wt: Tensor = { ...logits, name: `${logits.name} (target rows)`, bytes: N * C * 4, shape: [N, C] };
+    ds.push(...(await embeddingForward(gpu, wt, targets, W, N)));
+    ds.push(await ceFinish(gpu, dh, wt, stats, targets, count, N, C));
+    return { dispatches: ds, loss, count, rowLoss, stats };
+  }
   for (const [v0, Vc] of passes) {
     ds.push(...(await linearForwardRows(gpu, logits, h, W, N, { row0: v0, rows: Vc, ldy: Vc })));
     ds.push(await ceStats(gpu, stats, logits, targets, N, Vc, v0));

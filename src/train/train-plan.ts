@@ -93,7 +93,8 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number,
     // the loss head
     { name: 'sel', shape: [s.N, C] }, { name: 'hsel', shape: [s.N, C] }, { name: 'rstdsel', shape: [s.N] },
     { name: 'dhsel', shape: [s.N, C] }, { name: 'dsel', shape: [s.N, C] },
-    { name: 'ce_logits', shape: [s.N, Math.min(V, CE_CHUNK)] },
+    // one pass's logits; without dW crossEntropy also gathers the [N, C] target rows into it at the end
+    { name: 'ce_logits', shape: [s.N, Math.max(Math.min(V, CE_CHUNK), C)] },
     { name: 'ce_stats', shape: [s.N, 4] }, { name: 'ce_rowloss', shape: [s.N] }, { name: 'ce_loss', shape: [1] }, { name: 'ce_count', shape: [2] },
   );
   specs.push({ name: 'ones', shape: [BT] }, { name: 'emb_uniq', shape: [BT], dtype: 'u32' }, { name: 'emb_off', shape: [BT + 1], dtype: 'u32' }, { name: 'emb_pos', shape: [BT], dtype: 'u32' });

@@ -8,12 +8,14 @@ export const IGNORE = 0xffffffff;
 /**
  * h [N,C], W [V,C] (lm_head), targets [N] (< V or IGNORE).
  * logits = h·Wᵀ; loss_n = lse_n − logits[n, target_n]; loss = mean of loss_n over valid rows (0 if none);
- * dh[n,:] = Σ_v (softmax_v − [v == target_n]) / count · W[v,:]  (0 for ignored rows).
+ * dh[n,:] = Σ_v (softmax_v − [v == target_n]) / count · W[v,:]  (0 for ignored rows);
+ * dW[v,:] = Σ_n (softmax_v − [v == target_n]) / count · h[n,:]  (the lm_head's gradient, full fine-tuning).
  */
 export function crossEntropy(
   h: ArrayLike<number>, W: ArrayLike<number>, targets: ArrayLike<number>, N: number, V: number, C: number,
-): { loss: number; dh: Float64Array; count: number; rowLoss: Float64Array; lse: Float64Array } {
+): { loss: number; dh: Float64Array; dW: Float64Array; count: number; rowLoss: Float64Array; lse: Float64Array } {
   const dh = new Float64Array(N * C);
+  const dW = new Float64Array(V * C);
   const rowLoss = new Float64Array(N);
   const lse = new Float64Array(N);
   let count = 0;
@@ -37,11 +39,14 @@ export function crossEntropy(
     lse[n] = max + Math.log(z);
     rowLoss[n] = lse[n] - x[t];
     sum += rowLoss[n];
-    // dh[n,:] = Σ_v g_v · W[v,:], g_v = (softmax_v − onehot_v) / count
+    // dh[n,:] = Σ_v g_v · W[v,:] and dW[v,:] += g_v · h[n,:], g_v = (softmax_v − onehot_v) / count
     for (let v = 0; v < V; v++) {
       const g = (Math.exp(x[v] - lse[n]) - (v === t ? 1 : 0)) * inv;
-      for (let c = 0; c < C; c++) dh[n * C + c] += g * W[v * C + c];
+      for (let c = 0; c < C; c++) {
+        dh[n * C + c] += g * W[v * C + c];
+        dW[v * C + c] += g * h[n * C + c];
+      }
     }
   }
-  return { loss: sum * inv, dh, count, rowLoss, lse };
+  return { loss: sum * inv, dh, dW, count, rowLoss, lse };
 }

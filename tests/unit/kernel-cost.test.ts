@@ -9,6 +9,7 @@ import { releaseDispatch, run, type Dispatch } from '../../src/gpu/dispatch';
 import { shaderSource } from '../../src/gpu/shaders';
 import { binding, type Tensor } from '../../src/gpu/tensor';
 import { attentionForward } from '../../src/kernels/attention';
+import { crossEntropy } from '../../src/kernels/crossentropy';
 import { linearBackwardInput, linearForward } from '../../src/kernels/linear';
 import { matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul';
 import { wordsFor, type QWeight } from '../../src/kernels/quantize';
@@ -65,6 +66,25 @@ describe('launch costs match a hand count', () => {
     const q = gpu.tensor('q', [B, T, NH, HS]), kv = gpu.tensor('k', [B, T, NKV, HS]);
     const d = await attentionForward(gpu, gpu.tensor('y', [B, T, NH, HS]), gpu.tensor('lse', [B, NH, T]), q, kv, kv, { B, Tq: T, S: T, NH, NKV, HS, pos0: 0 });
     expect(d.cost!.flops).toBe(B * NH * 15 * (4 * HS + 5));
+  });
+
+  it('the lm_head takes two products without dW (two walks) and three with it, and launches count per pass', async () => {
+    const gpu = await getGpu();
+    const [N, V, C, chunk] = [48, 1000, 64, 256]; // 4 passes, the last partial
+    const W = nf4Weight(gpu, V, C);
+    const args = { h: gpu.tensor('h', [N, C]), W, targets: gpu.tensor('t', [N], 'u32'), N, chunk, dh: gpu.tensor('dh', [N, C]), logits: gpu.tensor('logits', [N, chunk]) };
+    const product = 2 * N * V * C;
+    const lmHead = (ds: Dispatch[]) => costOf(ds.filter((d) => d.label.startsWith('linear:') || d.label.startsWith('matmul:'))).flops;
+    const labels = (ds: Dispatch[]) => ds.map((d) => d.label.replace(/_sw$/, ''));
+    const two = (await crossEntropy(gpu, args)).dispatches;
+    expect(lmHead(two)).toBe(2 * product);
+    // per pass: logits, ce_online, dh += p·W; then ce_loss, the target rows' gather, ce_finish
+    expect(labels(two).filter((l) => l === 'crossentropy:ce_online')).toHaveLength(4);
+    expect(two).toHaveLength(4 * 3 + 3);
+    const three = (await crossEntropy(gpu, { ...args, dW: gpu.tensor('dW', [V, C]) })).dispatches;
+    expect(lmHead(three)).toBe(4 * product); // two logits walks, dh and dW
+    // walk 1: logits, ce_stats; ce_loss; walk 2: logits, ce_backward, dW, dh
+    expect(three).toHaveLength(4 * 2 + 1 + 4 * 4);
   });
 
   it('every launch of a training step carries a cost', async () => {
