@@ -5,6 +5,11 @@
 //   linear_forward_rows    the same without a bias (the lm_head's vocabulary passes)
 //   linear_backward_input  dX[m, k]         (=|+=) Σ_n dY[m, y_col0 + n] · deq(W)[w_row0 + n, k]                n < N
 //
+// and, when r > 0, a LoRA adapter's second product added in the same pass (the projection's output is
+// written once instead of written, then read and written again by a separate `+=` launch):
+//   forward:         + e_scale · Σ_j ea[m, j] · eb[e_row0 + n, j]    ea = u = dropout(x)·Aᵀ [M, r], eb = B [·, r]
+//   backward_input:  + e_scale · Σ_j ea[m, j] · eb[j, k]             ea = du [M, r],                eb = A [r, K]
+//
 // deq(W)[n,k] with flat index e = n·K + k of the bound chunk:
 //   BITS = 32: W holds the f32 bits (no quantisation, `none`)
 //   BITS = 4 or 8: code = bits of word e·BITS/32, value = table[code] · scale[e / 64]  (NF4, int8)
@@ -16,10 +21,10 @@
 // Chunks start on a block boundary, so e / 64 finds the scale of element e of the binding. The full dX
 // of a chunked weight is the sum over its chunks: the launcher's first dispatch writes with the
 // caller's accumulate flag, the others add. Y, dY: rows ldy wide.
-// Bindings: 0 params, 1 Y / dX (out), 2 X / dY, 3 W (u32 words), 4 scale [blocks], 5 table, 6 bias [N].
-//           Unused ones (scale/table for BITS=32, bias without HAS_BIAS) get a 4-byte dummy; the GPU
-//           entries share one tile function, so all three have binding 6, while `layout: 'auto'`
-//           leaves it out of linear_backward_input_sw.
+// Bindings: 0 params, 1 Y / dX (out), 2 X / dY, 3 W (u32 words), 4 scale [blocks], 5 table, 6 ea, 7 eb,
+//           8 bias [N]. Unused ones (scale/table for BITS=32, ea/eb with r = 0, bias without HAS_BIAS)
+//           get a 4-byte dummy; the GPU entries share one tile function, so all three have binding 8,
+//           while `layout: 'auto'` leaves it out of linear_backward_input_sw.
 //
 // GPU set: lib/gemm-tile.wgsl's 64×64 tiles, 8×8 invocations with an 8×8 block each, 16-deep slabs
 // fetched into registers one slab ahead. Dispatch (ceil(cols / 64), ceil(M / 64), 1) workgroups of 8×8,
@@ -32,13 +37,14 @@
 // codes belong to one row and one block (K a multiple of 8 for NF4, of 4 for int8: every published
 // model): 8 (or 4) codes per word read, one scale per word, the code book in workgroup memory. Other
 // K fall back to one element at a time. Each decoded weight is reused by the 64 rows of the tile.
+// The adapter's product is ceil(r / 16) more slabs of the same loop, its operands read from ea and eb.
 //
 // uses: lib/gemm-tile.wgsl
 
 override BITS: u32 = 32u;
 override HAS_BIAS: bool = false;
 
-struct Params { M: u32, N: u32, K: u32, ldy: u32, y_col0: u32, accumulate: u32, w_row0: u32 }
+struct Params { M: u32, N: u32, K: u32, ldy: u32, y_col0: u32, accumulate: u32, w_row0: u32, r: u32, e_row0: u32, e_scale: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
@@ -46,7 +52,9 @@ struct Params { M: u32, N: u32, K: u32, ldy: u32, y_col0: u32, accumulate: u32, 
 @group(0) @binding(3) var<storage, read> W: array<u32>;
 @group(0) @binding(4) var<storage, read> scale: array<f32>;
 @group(0) @binding(5) var<storage, read> table: array<f32>;
-@group(0) @binding(6) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read> ea: array<f32>;
+@group(0) @binding(7) var<storage, read> eb: array<f32>;
+@group(0) @binding(8) var<storage, read> bias: array<f32>;
 
 var<workgroup> book: array<f32, 256>;   // the code book (16 NF4 or 256 int8 entries), read per decoded weight
 
@@ -132,12 +140,35 @@ fn fetch(slab: ptr<function, Slab>, backward: bool, t: u32, row0: u32, col0: u32
   }
 }
 
-fn stage(slab: ptr<function, Slab>, backward: bool, t: u32) {
+// The adapter's slab from j0 on, laid out as fetch's one-element-at-a-time weight.
+fn fetch_adapter(slab: ptr<function, Slab>, backward: bool, t: u32, row0: u32, col0: u32, j0: u32) {
+  for (var i = 0u; i < 16u; i++) {
+    let rd = a_at(t, i);
+    var v = 0.0;
+    if (row0 + rd.x < p.M && j0 + rd.y < p.r) { v = p.e_scale * ea[(row0 + rd.x) * p.r + j0 + rd.y]; }
+    (*slab).a[i] = v;
+  }
+  for (var i = 0u; i < 16u; i++) {
+    let ds = elem_at(backward, t, i);
+    let j = j0 + ds.x;
+    let c = col0 + ds.y;
+    var v = 0.0;
+    if (backward) {
+      if (j < p.r && c < p.K) { v = eb[j * p.K + c]; }   // A [r, K]
+    } else if (j < p.r && c < p.N) {
+      v = eb[(p.e_row0 + c) * p.r + j];   // B [·, r]
+    }
+    (*slab).w[i] = bitcast<u32>(v);
+  }
+}
+
+// Slab registers into workgroup memory; `words`: the weight was fetched as packed words.
+fn stage(slab: ptr<function, Slab>, backward: bool, t: u32, words: bool) {
   for (var i = 0u; i < 16u; i++) {
     let rd = a_at(t, i);
     gemm_put_a(rd.y, rd.x, (*slab).a[i]);
   }
-  if (packed()) {
+  if (words) {
     let mask = 0xffffffffu >> (32u - BITS);
     for (var i = 0u; i < 16u / codes_per_word(); i++) {
       let ds = word_at(backward, t, i);
@@ -170,14 +201,20 @@ fn linear_tile(backward: bool, wg: vec3<u32>, lid: vec3<u32>) {
   }
   let D = select(p.K, p.N, backward);
   let slabs = (D + GK - 1u) / GK;
+  let total = slabs + (p.r + GK - 1u) / GK;   // then the adapter's slabs
   var acc: GemmAcc;
   var slab: Slab;
   fetch(&slab, backward, t, row0, col0, 0u);
-  for (var s = 0u; s < slabs; s++) {
+  for (var s = 0u; s < total; s++) {
     workgroupBarrier();   // the previous slab's reads are done (and, the first time, the code book is written)
-    stage(&slab, backward, t);
+    stage(&slab, backward, t, s < slabs && packed());
     workgroupBarrier();
-    if (s + 1u < slabs) { fetch(&slab, backward, t, row0, col0, (s + 1u) * GK); }
+    let next = s + 1u;
+    if (next < slabs) {
+      fetch(&slab, backward, t, row0, col0, next * GK);
+    } else if (next < total) {
+      fetch_adapter(&slab, backward, t, row0, col0, (next - slabs) * GK);
+    }
     gemm_slab(&acc, lid.x, lid.y);
   }
 
@@ -221,6 +258,7 @@ fn linear_backward_input(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
 //
 //   linear_forward_sw         Y[m, y_col0 + n] (=|+=) Σ_k X[m,k] · deq(W)[w_row0 + n, k] (+ bias[n])   n < N
 //   linear_backward_input_sw  dX[m, k]         (=|+=) Σ_n dY[m, y_col0 + n] · deq(W)[w_row0 + n, k]   n < N
+//   each with the adapter's product (r > 0) walked after the weight's, as in the GPU entries.
 //
 // linear_forward_sw serves both linear_forward and linear_forward_rows (no bias: the launcher binds
 // the dummy). Params and bindings as above.
@@ -241,8 +279,10 @@ fn linear_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   if (blk >= nb_n * ((p.M + 3u) / 4u)) { return; }
   let m0 = (blk / nb_n) * 4u;
   let n0 = (blk % nb_n) * 4u;
-  let xr = lin_clamp4(m0, p.M) * p.K;                      // X row starts
-  let wr = (lin_clamp4(n0, p.N) + vec4<u32>(p.w_row0)) * p.K;   // W row starts (elements)
+  let mc = lin_clamp4(m0, p.M);
+  let nc = lin_clamp4(n0, p.N);
+  let xr = mc * p.K;                                // X row starts
+  let wr = (nc + vec4<u32>(p.w_row0)) * p.K;        // W row starts (elements)
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -253,6 +293,14 @@ fn linear_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     acc1 = fma(vec4<f32>(X[xr.y + k]), w, acc1);
     acc2 = fma(vec4<f32>(X[xr.z + k]), w, acc2);
     acc3 = fma(vec4<f32>(X[xr.w + k]), w, acc3);
+  }
+  let er = (nc + vec4<u32>(p.e_row0)) * p.r;   // the adapter's B rows
+  for (var j = 0u; j < p.r; j++) {
+    let b = vec4<f32>(eb[er.x + j], eb[er.y + j], eb[er.z + j], eb[er.w + j]);
+    acc0 = fma(vec4<f32>(p.e_scale * ea[mc.x * p.r + j]), b, acc0);
+    acc1 = fma(vec4<f32>(p.e_scale * ea[mc.y * p.r + j]), b, acc1);
+    acc2 = fma(vec4<f32>(p.e_scale * ea[mc.z * p.r + j]), b, acc2);
+    acc3 = fma(vec4<f32>(p.e_scale * ea[mc.w * p.r + j]), b, acc3);
   }
   let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
@@ -278,7 +326,8 @@ fn linear_backward_input_sw(@builtin(global_invocation_id) gid: vec3<u32>, @buil
   if (blk >= nb_k * ((p.M + 3u) / 4u)) { return; }
   let m0 = (blk / nb_k) * 4u;
   let k0 = (blk % nb_k) * 4u;
-  let dyr = lin_clamp4(m0, p.M) * p.ldy + vec4<u32>(p.y_col0);   // dY row starts
+  let mc = lin_clamp4(m0, p.M);
+  let dyr = mc * p.ldy + vec4<u32>(p.y_col0);   // dY row starts
   let kc = lin_clamp4(k0, p.K);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -291,6 +340,13 @@ fn linear_backward_input_sw(@builtin(global_invocation_id) gid: vec3<u32>, @buil
     acc1 = fma(vec4<f32>(X[dyr.y + n]), w, acc1);
     acc2 = fma(vec4<f32>(X[dyr.z + n]), w, acc2);
     acc3 = fma(vec4<f32>(X[dyr.w + n]), w, acc3);
+  }
+  for (var j = 0u; j < p.r; j++) {   // the adapter's du·A
+    let a = vec4<f32>(eb[j * p.K + kc.x], eb[j * p.K + kc.y], eb[j * p.K + kc.z], eb[j * p.K + kc.w]);
+    acc0 = fma(vec4<f32>(p.e_scale * ea[mc.x * p.r + j]), a, acc0);
+    acc1 = fma(vec4<f32>(p.e_scale * ea[mc.y * p.r + j]), a, acc1);
+    acc2 = fma(vec4<f32>(p.e_scale * ea[mc.z * p.r + j]), a, acc2);
+    acc3 = fma(vec4<f32>(p.e_scale * ea[mc.w * p.r + j]), a, acc3);
   }
   let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {

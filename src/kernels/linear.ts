@@ -21,12 +21,24 @@ function linearCost(M: number, rows: number, K: number, bits: Bits, input: numbe
   return { flops: 2 * M * rows * K, bytes: packedBytes(rows * K, bits) + 4 * (input + output * (accumulate ? 2 : 1)) };
 }
 
+/**
+ * A LoRA adapter's second product, added in the same launch: forward + scale·a·bᵀ with a = u [M, r] and
+ * b = B [N, r]; backward_input + scale·a·b with a = du [M, r] and b = A [r, K].
+ */
+export interface AdapterTerm {
+  a: Tensor;
+  b: Tensor;
+  r: number;
+  scale: number;
+}
+
 export interface LinearOptions {
   /** Row stride of Y (default N): the lm_head writes a chunk of a wider logits row. */
   ldy?: number;
   /** First column of Y written (default 0). */
   yCol0?: number;
   accumulate?: boolean;
+  adapter?: AdapterTerm;
 }
 
 /** Y[M, N] = X[M, K] · deq(W)ᵀ + bias, one dispatch per row chunk of W. */
@@ -38,16 +50,19 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
   needElements('linear_forward', Y, (M - 1) * ldy + yCol0 + N);
   needElements('linear_forward', X, M * K);
   if (W.bias && W.chunks.length > 1) throw new ShapeError(`linear_forward: ${W.name} has a bias and several chunks`);
+  const ad = o.adapter;
+  if (ad) needAdapter('linear_forward', ad, M, N, [N, ad.r]);
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
   for (const c of W.chunks) {
-    const params = rowParams(M, K, { chunk: c, w0: 0, rows: c.rows, col: c.row0 }, ldy, yCol0, o.accumulate ?? false);
-    const cost = linearCost(M, c.rows, K, bits, M * K, M * c.rows, o.accumulate ?? false);
+    // Each chunk writes its own columns, with the adapter's rows of B that belong to them.
+    const params = rowParams(M, K, { chunk: c, w0: 0, rows: c.rows, col: c.row0 }, ldy, yCol0, o.accumulate ?? false, ad, c.row0);
+    const cost = withAdapter(linearCost(M, c.rows, K, bits, M * K, M * c.rows, o.accumulate ?? false), M, c.rows, ad);
     out.push(
       await makeDispatch(
         gpu,
         { shader: 'linear', entry: entryFor(gpu, 'linear_forward'), constants: { BITS: bits, HAS_BIAS: W.bias ? 1 : 0 } },
-        [Y, X, c.words, c.scale ?? dummy, tableFor(gpu, bits), W.bias ?? dummy],
+        [Y, X, c.words, c.scale ?? dummy, tableFor(gpu, bits), ad?.a ?? dummy, ad?.b ?? dummy, W.bias ?? dummy],
         params,
         linearGrid(gpu, M, c.rows),
         W.bias ? { flops: cost.flops + M * c.rows, bytes: cost.bytes + 4 * c.rows } : cost,
@@ -89,9 +104,25 @@ export interface RowRangeOptions extends LinearOptions {
   rows?: number;
 }
 
-/** linear.wgsl's Params for one piece. */
-function rowParams(M: number, K: number, piece: RowPiece, ldy: number, yCol0: number, accumulate: boolean) {
-  return [['u32', M], ['u32', piece.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + piece.col], ['u32', accumulate ? 1 : 0], ['u32', piece.w0]] as const;
+/** linear.wgsl's Params for one piece (the adapter's term, if any, with its first row of B). */
+function rowParams(M: number, K: number, piece: RowPiece, ldy: number, yCol0: number, accumulate: boolean, ad?: AdapterTerm, eRow0 = 0) {
+  return [
+    ['u32', M], ['u32', piece.rows], ['u32', K], ['u32', ldy], ['u32', yCol0 + piece.col], ['u32', accumulate ? 1 : 0], ['u32', piece.w0],
+    ['u32', ad?.r ?? 0], ['u32', eRow0], ['f32', ad?.scale ?? 0],
+  ] as const;
+}
+
+/** The adapter's operands hold [M, r] and `b` elements. */
+function needAdapter(kernel: string, ad: AdapterTerm, M: number, cols: number, b: [number, number]): void {
+  needPositive(kernel, { r: ad.r, cols });
+  needElements(kernel, ad.a, M * ad.r);
+  needElements(kernel, ad.b, b[0] * b[1]);
+}
+
+/** The adapter's product over `cols` output columns: 2·M·cols·r FLOPs, its rows of a and b read once. */
+function withAdapter(cost: Cost, M: number, cols: number, ad?: AdapterTerm): Cost {
+  if (!ad) return cost;
+  return { flops: cost.flops + 2 * M * cols * ad.r, bytes: cost.bytes + 4 * ad.r * (M + cols) };
 }
 
 /**
@@ -118,7 +149,7 @@ export async function linearForwardRows(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeig
       await makeDispatch(
         gpu,
         { shader: 'linear', entry: software ? 'linear_forward_sw' : 'linear_forward_rows', constants: { BITS: bits } },
-        [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), dummy],
+        [Y, X, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), dummy, dummy, dummy],
         rowParams(M, K, piece, ldy, yCol0, o.accumulate ?? false),
         linearGrid(gpu, M, piece.rows),
         linearCost(M, piece.rows, K, bits, M * K, M * piece.rows, o.accumulate ?? false),
@@ -144,18 +175,22 @@ export async function linearBackwardInput(gpu: Gpu, dX: Tensor, dY: Tensor, W: Q
   needElements('linear_backward_input', dX, M * K);
   needElements('linear_backward_input', dY, (M - 1) * ldy + yCol0 + rows);
   if (dX.buffer === dY.buffer) throw new ShapeError(`linear_backward_input: ${dX.name} and ${dY.name} share a buffer (a read_write binding may not alias another)`);
+  if (o.adapter) needAdapter('linear_backward_input', o.adapter, M, K, [o.adapter.r, K]);
   const { dummy } = quantTables(gpu);
   const out: Dispatch[] = [];
   for (const piece of rowPieces(W, row0, rows)) {
     const accumulate = out.length > 0 || (o.accumulate ?? false);
+    // The adapter's du·A is added once, by the first launch.
+    const ad = out.length === 0 ? o.adapter : undefined;
     out.push(
       await makeDispatch(
         gpu,
         { shader: 'linear', entry: entryFor(gpu, 'linear_backward_input'), constants: { BITS: bits } },
-        [dX, dY, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), ...(gpu.kernels === 'software' ? [] : [dummy])],
-        rowParams(M, K, piece, ldy, yCol0, accumulate),
+        // The GPU entries share the forward's tile function, so they bind a (dummy) bias too.
+        [dX, dY, piece.chunk.words, piece.chunk.scale ?? dummy, tableFor(gpu, bits), ad?.a ?? dummy, ad?.b ?? dummy, ...(gpu.kernels === 'software' ? [] : [dummy])],
+        rowParams(M, K, piece, ldy, yCol0, accumulate, ad),
         linearGrid(gpu, M, K),
-        linearCost(M, piece.rows, K, bits, M * piece.rows, M * K, accumulate),
+        withAdapter(linearCost(M, piece.rows, K, bits, M * piece.rows, M * K, accumulate), M, K, ad),
       ),
     );
   }

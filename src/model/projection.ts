@@ -89,18 +89,16 @@ export function projection(o: ProjectionOptions): Projection {
     adapterInput,
 
     async forward(l, t, y, x, accumulate) {
-      add(await linearForward(gpu, y, x, w.layers[l][t], BT, { accumulate })); //             y (=|+=) x·Wᵀ + b
       const P = pair(l, t);
-      if (!P) return;
-      await adapterInput(l, t, x);
-      const { out: N } = projectionShape(cfg, t);
-      add(await matmulForward(gpu, y, o.u(l, t), P.B, BT, N, r, { accumulate: true, alpha: lora!.scale })); // y += s·u·Bᵀ
+      if (P) await adapterInput(l, t, x); //                                                  u = dropout(x)·Aᵀ first: the
+      const adapter = P ? { a: o.u(l, t), b: P.B, r, scale: lora!.scale } : undefined; //     base launch adds s·u·Bᵀ
+      add(await linearForward(gpu, y, x, w.layers[l][t], BT, { accumulate, adapter })); //      y (=|+=) x·Wᵀ + b + s·u·Bᵀ
     },
 
-    // dB += s·dyᵀ·u, du = s·dy·B, dA += duᵀ·dropout(x), dx += mask ⊙ du·A; full: dW += dyᵀ·x, db += Σ dy.
+    // dB += s·dyᵀ·u, du = s·dy·B, dA += duᵀ·dropout(x), dx (=|+=) dy·W + mask ⊙ du·A; full: dW += dyᵀ·x, db += Σ dy.
     async backward(l, t, dx, dy, x, accumulate) {
       const { out: N, in: K } = projectionShape(cfg, t);
-      add(await linearBackwardInput(gpu, dx, dy, w.layers[l][t], BT, { accumulate })); //     dx (=|+=) dy·W
+      const W = w.layers[l][t];
       if (o.full) {
         add(await matmulBackwardWeight(gpu, o.full.layers[l][t], dy, x, BT, N, K, { accumulate: true })); // dW += dyᵀ·x
         const gb = o.full.layers[l].bias[t];
@@ -108,11 +106,15 @@ export function projection(o: ProjectionOptions): Projection {
       }
       const P = pair(l, t);
       const G = o.grads?.layers[l]?.[t];
-      if (!P || !G) return;
+      if (!P || !G) {
+        add(await linearBackwardInput(gpu, dx, dy, W, BT, { accumulate })); //                dx (=|+=) dy·W
+        return;
+      }
       const du = o.du!;
       add(await matmulBackwardWeight(gpu, G.B, dy, o.u(l, t), BT, N, r, { accumulate: true, alpha: lora!.scale })); // dB += s·dyᵀ·u
       add(await matmulBackwardInput(gpu, du, dy, P.B, BT, N, r, { alpha: lora!.scale })); //                        du = s·dy·B
       if (p > 0) {
+        add(await linearBackwardInput(gpu, dx, dy, W, BT, { accumulate })); //                dx (=|+=) dy·W
         const xd = await dropped(l, t, x, K); //                                              the forward's mask, recomputed
         add(await matmulBackwardWeight(gpu, G.A, du, xd, BT, r, K, { accumulate: true })); //                    dA += duᵀ·dropout(x)
         add(await matmulBackwardInput(gpu, o.dropout!.dx, du, P.A, BT, r, K)); //                                 g = du·A
@@ -121,7 +123,7 @@ export function projection(o: ProjectionOptions): Projection {
         add(db);
       } else {
         add(await matmulBackwardWeight(gpu, G.A, du, x, BT, r, K, { accumulate: true })); //                      dA += duᵀ·x
-        add(await matmulBackwardInput(gpu, dx, du, P.A, BT, r, K, { accumulate: true })); //                     dx += du·A
+        add(await linearBackwardInput(gpu, dx, dy, W, BT, { accumulate, adapter: { a: du, b: P.A, r, scale: 1 } })); // dx (=|+=) dy·W + du·A
       }
     },
   };

@@ -6,6 +6,7 @@ import { linearBackwardInput, linearForward, linearForwardRows } from '../../src
 import type { Bits } from '../../src/kernels/quantize';
 import { destroyWeight, f32Source, LoadScratch, loadWeight } from '../../src/model/weights';
 import * as ref from '../reference/linear';
+import * as matmulRef from '../reference/matmul';
 import { loadedWeights } from '../reference/quantize';
 import { firstMismatch } from '../reference/compare';
 import { randomArray } from '../reference/random';
@@ -85,5 +86,35 @@ describe('linear_backward_input and linear_forward_rows over chunked, quantised 
         free(gpu, tdY, tdX, twide, tacc);
       });
     }
+  }
+});
+
+describe("a LoRA adapter's second product in the same launch", () => {
+  // y (=|+=) x·deq(W)ᵀ + s·u·Bᵀ and dX (=|+=) dY·deq(W) + s·du·A. r = 8 is one half-empty slab; r = 20 two, the
+  // second ragged. The chunked weight checks that each chunk adds the adapter's rows of B for its own columns
+  // and that dX gets du·A once, not once per chunk.
+  for (const [bits, M, N, K, r, chunks] of [[4, 70, 130, 72, 8, 1], [32, 5, 96, 150, 20, 3], [8, 130, 70, 136, 3, 3]] as [Bits, number, number, number, number, number][]) {
+    it(`bits=${bits} M=${M} N=${N} K=${K} r=${r}, ${chunks} chunk(s)`, async () => {
+      const gpu = await getGpu();
+      const scratch = new LoadScratch(gpu);
+      const Wf = randomArray(N * K, 41, 0.5), X = randomArray(M * K, 42), u = randomArray(M * r, 43), B = randomArray(N * r, 44);
+      const dY = randomArray(M * N, 45), du = randomArray(M * r, 46), A = randomArray(r * K, 47), Y0 = randomArray(M * N, 48);
+      const { weight } = await loadWeight(gpu, scratch, f32Source('w', Wf), N, K, bits, 'base', chunks > 1 ? bindingFor(N, K, bits, chunks) : 1 << 24);
+      if (chunks > 1) expect(weight.chunks.length).toBeGreaterThan(1);
+      const deq = loadedWeights(Wf, bits);
+      const s = 2.5;
+      const tX = upload(gpu, 'X', X), tu = upload(gpu, 'u', u), tB = upload(gpu, 'B', B), tY = upload(gpu, 'Y', Y0);
+      const y = await runAndRead(gpu, await linearForward(gpu, tY, tX, weight, M, { accumulate: true, adapter: { a: tu, b: tB, r, scale: s } }), tY);
+      const base = ref.linearForward(X, deq, null, M, N, K), lora = matmulRef.matmulForward(u, B, M, N, r);
+      expect(firstMismatch(y, base.map((v, i) => Y0[i] + v + s * lora[i]), 1e-5, 1e-5)).toBeNull();
+
+      const tdY = upload(gpu, 'dY', dY), tdu = upload(gpu, 'du', du), tA = upload(gpu, 'A', A), tdX = poisoned(gpu, 'dX', M * K);
+      const dx = await runAndRead(gpu, await linearBackwardInput(gpu, tdX, tdY, weight, M, { adapter: { a: tdu, b: tA, r, scale: 1 } }), tdX);
+      const dbase = ref.linearBackwardInput(dY, deq, M, N, K), dlora = matmulRef.matmulBackwardInput(du, A, M, r, K);
+      expect(firstMismatch(dx, dbase.map((v, i) => v + dlora[i]), 1e-5, 1e-5)).toBeNull();
+      destroyWeight(gpu, weight);
+      scratch.destroy();
+      free(gpu, tX, tu, tB, tY, tdY, tdu, tA, tdX);
+    });
   }
 });
