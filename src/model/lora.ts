@@ -105,6 +105,9 @@ export async function loadAdapter(gpu: Gpu, cfg: ModelConfig, configJson: unknow
   return lora;
 }
 
+/** Frees the adapter's buffers, each once: a trainer's adapter is views of one flat buffer. */
 export function destroyLora(gpu: Gpu, lora: LoraWeights): void {
-  for (const layer of lora.layers) for (const p of Object.values(layer)) if (p) { gpu.destroyBuffer(p.A.buffer); gpu.destroyBuffer(p.B.buffer); }
+  const buffers = new Set<GPUBuffer>();
+  for (const layer of lora.layers) for (const p of Object.values(layer)) if (p) buffers.add(p.A.buffer).add(p.B.buffer);
+  for (const b of buffers) gpu.destroyBuffer(b);
 }
