@@ -1,5 +1,6 @@
-// Launchers for shaders/rope.wgsl: rotary position embedding in place on q and k, the cos/sin
-// table it reads, and the inverse rotation for the backward pass. Outputs first, then inputs, then sizes.
+// Launchers for shaders/rope.wgsl: rotary position embedding on q and k (in place, or into another
+// tensor), the cos/sin table it reads, and the inverse rotation in place for the backward pass.
+// Outputs first, then inputs, then sizes.
 
 import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
@@ -20,14 +21,22 @@ export function ropeTable(invFreq: ArrayLike<number>, P: number): Float32Array {
   return t;
 }
 
-/** In place on x [rows, H, HS]; rows are b·T + t, position pos0 + t; table from ropeTable(). */
-export async function ropeForward(gpu: Gpu, x: Tensor, table: Tensor, rows: number, H: number, HS: number, T: number, pos0 = 0): Promise<Dispatch> {
+/**
+ * y = rope(x) on [rows, H, HS]; rows are b·T + t, position pos0 + t; table from ropeTable(). In place
+ * (rope_forward) when y is x, as inference runs it; otherwise read from x and written to y
+ * (rope_forward_out), which must then be separate buffers. pos0 is uniform field 4 either way.
+ */
+export async function ropeForward(gpu: Gpu, y: Tensor, x: Tensor, table: Tensor, rows: number, H: number, HS: number, T: number, pos0 = 0): Promise<Dispatch> {
   needPositive('rope_forward', { rows, H, HS, T });
   if (HS % 2) throw new ShapeError(`rope_forward: head size ${HS} must be even`);
+  needElements('rope_forward', y, rows * H * HS);
   needElements('rope_forward', x, rows * H * HS);
   needElements('rope_forward', table, (pos0 + Math.min(T, rows)) * HS);
+  const inPlace = y.buffer === x.buffer && y.offset === x.offset;
+  if (!inPlace && y.buffer === x.buffer) throw new ShapeError(`rope_forward: ${y.name} and ${x.name} share a buffer at different offsets (a read_write binding may not alias another): pass the same tensor twice to rotate in place`);
   const params = [['u32', rows], ['u32', H], ['u32', HS], ['u32', T], ['u32', pos0]] as const;
-  return makeDispatch(gpu, { shader: 'rope', entry: 'rope_forward' }, [x, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2), ropeCost(rows, H, HS, T));
+  const [entry, tensors] = inPlace ? ['rope_forward', [y, table]] : ['rope_forward_out', [y, table, x]];
+  return makeDispatch(gpu, { shader: 'rope', entry }, tensors, params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2), ropeCost(rows, H, HS, T));
 }
 
 /** In place on the gradient dx [rows, H, HS]: the inverse rotation. */
@@ -39,7 +48,7 @@ export async function ropeBackward(gpu: Gpu, dx: Tensor, table: Tensor, rows: nu
   return makeDispatch(gpu, { shader: 'rope', entry: 'rope_backward' }, [dx, table], params, grid1d(gpu.limits.maxComputeWorkgroupsPerDimension, (rows * H * HS) / 2), ropeCost(rows, H, HS, T));
 }
 
-/** A rotation of each (x0, x1) pair: 4 multiplies and 2 adds; x read and written in place, the table's rows read once. */
+/** A rotation of each (x0, x1) pair: 4 multiplies and 2 adds; x read and y written once (in place or not), the table's rows read once. */
 function ropeCost(rows: number, H: number, HS: number, T: number): Cost {
   return { flops: 3 * rows * H * HS, bytes: 4 * (2 * rows * H * HS + Math.min(T, rows) * HS) };
 }

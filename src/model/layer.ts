@@ -65,15 +65,15 @@ export async function layerForward(c: LayerContext, l: number, x: LayerTensors):
   await project.forward(l, 'q_proj', x.q, x.h1, false); //                                          q = h1·Wqᵀ
   await project.forward(l, 'k_proj', x.k, x.h1, false); //                                          k = h1·Wkᵀ
   await project.forward(l, 'v_proj', x.v, x.h1, false); //                                          v = h1·Wvᵀ
+  let qin = x.q, kin = x.k; //                                                                      what RoPE reads
   if (Lw.qNorm && Lw.kNorm) {
     add(await rmsnormForward(gpu, x.qr, x.rstdq, x.q, Lw.qNorm, BT * NH, HS, eps)); //              qr = norm(q) (Qwen3, per head)
     add(await rmsnormForward(gpu, x.kr, x.rstdk, x.k, Lw.kNorm, BT * NKV, HS, eps)); //             kr = norm(k)
-  } else if (x.qr !== x.q) {
-    add(await scaleForward(gpu, x.qr, x.q, 1, BT * NH * HS)); //                                   qr = q (RoPE works in place)
-    add(await scaleForward(gpu, x.kr, x.k, 1, BT * NKV * HS)); //                                  kr = k
+    [qin, kin] = [x.qr, x.kr];
   }
-  const rq = await ropeForward(gpu, x.qr, rope, BT, NH, HS, T); //                                  rotate qr
-  const rk = await ropeForward(gpu, x.kr, rope, BT, NKV, HS, T); //                                 rotate kr
+  // In place when qin is qr (normed, or inference's qr = q); otherwise read q, write qr, no copy first.
+  const rq = await ropeForward(gpu, x.qr, qin, rope, BT, NH, HS, T); //                             qr = rope(qin)
+  const rk = await ropeForward(gpu, x.kr, kin, rope, BT, NKV, HS, T); //                            kr = rope(kin)
   add([rq, rk]);
   c.atPos0?.(rq, 4);
   c.atPos0?.(rk, 4);

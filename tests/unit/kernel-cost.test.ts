@@ -101,6 +101,19 @@ describe('launch costs match a hand count', () => {
     trainer.dispose();
     model.dispose();
   });
+
+  it('a LoRA step rotates q and k into qr and kr with no copy first, unless q/k norms wrote them (then in place)', async () => {
+    const gpu = await getGpu();
+    for (const [arch, entry] of [['qwen2', 'rope:rope_forward_out'], ['qwen3', 'rope:rope_forward']]) {
+      const model = await loadModelFromFiles(gpu, await nodeDirFiles(join(__dirname, `../fixtures/tiny/${arch}`)), `tiny ${arch}`, { quant: 'nf4' });
+      const trainer = await Trainer.create(model, { r: 4, alpha: 8, recompute: 'always' });
+      const labels = (await trainer.stepDispatches(benchBatch(model.cfg.V, 2, 16))).map((d) => d.label);
+      // q and k per layer, in the forward and again in the backward's recomputed forward.
+      expect(labels.filter((l) => l.startsWith('rope:rope_forward')), arch).toEqual(Array(4 * model.cfg.L).fill(entry));
+      trainer.dispose();
+      model.dispose();
+    }
+  });
 });
 
 describe('the peak FMA kernel is checked on the CPU', () => {
