@@ -125,6 +125,114 @@ fn matmul_backward_weight(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_i
   matmul_tile(2u, wg, lid);
 }
 
+// ── Skinny products: one side of C at most 16 wide (a LoRA adapter's rank) ─────────────────────────
+//
+//   matmul_forward_skinny, matmul_backward_input_skinny, matmul_backward_weight_skinny: C = alpha·A·B (+ C),
+//   the forms, bindings and Params above, for C with S ≤ 16 (NARROW_ROWS false: u = x·Aᵀ, du = s·dy·B,
+//   dB = s·dyᵀ·u) or R ≤ 16 (NARROW_ROWS true: dA = duᵀ·x).
+// Why: a 64×64 tile with 8 real columns wastes 7/8 of its work and, worse, there are few tiles: u over
+// 2,048 rows is 32 workgroups, dA over K = 896 is 14, each walking the whole reduction alone, on a GPU
+// with 24+ multiprocessors. Here a workgroup owns 16 wide outputs × all (≤ 16) narrow ones, so the same
+// products launch 128 and 56 workgroups, and its 64 invocations split each 64-deep slab in four:
+// invocation (w, q) = (lid.x, lid.y) sums d = 16q … 16q + 15 for wide output w into 16 accumulators (4
+// vec4: one read of the wide operand and up to 4 vec4 broadcasts of the narrow one per 16 FMAs); the four
+// partial sums meet in workgroup memory at the end. Slabs are loaded along each operand's contiguous
+// index (coalesced), the wide tile's rows padded to 65 floats so the 16 invocations reading one d hit 16
+// banks. Dispatch: (ceil(wide / 16), 1, batch) workgroups of 16×4.
+
+override NARROW_ROWS: bool = false;
+
+const SKW: u32 = 16u;    // wide outputs per workgroup
+const SKD: u32 = 64u;    // depth of a slab
+const SKP: u32 = 65u;    // padded row of the wide tile
+
+var<workgroup> sk_wide: array<f32, 1040>;          // [w · 65 + d], 16 × 64 (+ padding); then the partial sums
+var<workgroup> sk_narrow: array<vec4<f32>, 256>;   // [d · 4 + j / 4][j % 4], 64 × 16
+
+// The wide and the narrow operand of C, whichever side is narrow.
+fn sk_wide_val(form: u32, w: u32, d: u32, z: u32) -> f32 {
+  if (NARROW_ROWS) { return B[z * p.batch_b + b_index(form, d, w)]; }
+  return A[z * p.batch_a + a_index(form, w, d)];
+}
+fn sk_narrow_val(form: u32, j: u32, d: u32, z: u32) -> f32 {
+  if (NARROW_ROWS) { return A[z * p.batch_a + a_index(form, j, d)]; }
+  return B[z * p.batch_b + b_index(form, d, j)];
+}
+
+// (index along the operand's side of C, d) of the i-th value an invocation loads: along d when the
+// operand runs along d in memory, else along its side. `side`: the tile's extent on that side.
+fn sk_at(along_d: bool, side: u32, t: u32, i: u32) -> vec2<u32> {
+  let idx = t + 64u * i;
+  if (along_d) { return vec2<u32>(idx / SKD, idx % SKD); }
+  return vec2<u32>(idx % side, idx / side);
+}
+
+fn matmul_skinny(form: u32, wg: vec3<u32>, lid: vec3<u32>) {
+  let t = lid.y * SKW + lid.x;
+  let wide = select(p.R, p.S, NARROW_ROWS);
+  let narrow = select(p.S, p.R, NARROW_ROWS);
+  let w0 = wg.x * SKW;
+  // Does the operand run along d in memory? (A along d in forms 0 and 1; B along d in form 0.)
+  let wide_along_d = select(form != 2u, form == 0u, NARROW_ROWS);
+  let narrow_along_d = select(form == 0u, form != 2u, NARROW_ROWS);
+  let n4 = (narrow + 3u) / 4u;
+  var acc: array<vec4<f32>, 4>;
+  let slabs = (p.D + SKD - 1u) / SKD;
+  for (var k = 0u; k < slabs; k++) {
+    let d0 = k * SKD;
+    for (var i = 0u; i < 16u; i++) {
+      let wd = sk_at(wide_along_d, SKW, t, i);
+      var v = 0.0;
+      if (w0 + wd.x < wide && d0 + wd.y < p.D) { v = sk_wide_val(form, w0 + wd.x, d0 + wd.y, wg.z); }
+      sk_wide[wd.x * SKP + wd.y] = v;
+      let jd = sk_at(narrow_along_d, 16u, t, i);
+      var u = 0.0;
+      if (jd.x < narrow && d0 + jd.y < p.D) { u = sk_narrow_val(form, jd.x, d0 + jd.y, wg.z); }
+      sk_narrow[jd.y * 4u + jd.x / 4u][jd.x % 4u] = u;
+    }
+    workgroupBarrier();
+    for (var dd = 0u; dd < 16u; dd++) {
+      let d = lid.y * 16u + dd;
+      let a = vec4<f32>(sk_wide[lid.x * SKP + d]);
+      for (var v = 0u; v < n4; v++) { acc[v] = fma(a, sk_narrow[d * 4u + v], acc[v]); }
+    }
+    workgroupBarrier();
+  }
+  // The four quarters of d meet: partial sums [q][w][j] in sk_wide, then 4 outputs per invocation.
+  for (var v = 0u; v < 4u; v++) {
+    for (var c = 0u; c < 4u; c++) { sk_wide[(lid.y * SKW + lid.x) * 16u + 4u * v + c] = acc[v][c]; }
+  }
+  workgroupBarrier();
+  for (var e = 0u; e < 4u; e++) {
+    let o = t + 64u * e;
+    let w = o / 16u;
+    let j = o % 16u;
+    if (w0 + w >= wide || j >= narrow) { continue; }
+    var sum = 0.0;
+    for (var q = 0u; q < 4u; q++) { sum += sk_wide[(q * SKW + w) * 16u + j]; }
+    var ci = wg.z * p.batch_c + (w0 + w) * p.S + j;
+    if (NARROW_ROWS) { ci = wg.z * p.batch_c + j * p.S + w0 + w; }
+    var v = p.alpha * sum;
+    if (p.accumulate == 1u) { v += C[ci]; }
+    C[ci] = v;
+  }
+}
+
+@compute @workgroup_size(16, 4, 1)
+fn matmul_forward_skinny(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  matmul_skinny(0u, wg, lid);
+}
+
+@compute @workgroup_size(16, 4, 1)
+fn matmul_backward_input_skinny(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  matmul_skinny(1u, wg, lid);
+}
+
+@compute @workgroup_size(16, 4, 1)
+fn matmul_backward_weight_skinny(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  matmul_skinny(2u, wg, lid);
+}
+
 // ── Software set: the same three products without workgroup memory or barriers ──────────────────
 //
 //   matmul_forward_sw, matmul_backward_input_sw, matmul_backward_weight_sw: C = alpha·A·B (+ C), the

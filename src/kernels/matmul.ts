@@ -15,6 +15,8 @@ export interface MatmulOptions {
 }
 
 const TILE = 64;
+/** The widest side the GPU set's skinny entries take (LoRA ranks up to 16). */
+const SKINNY = 16;
 
 async function launch(
   gpu: Gpu,
@@ -35,13 +37,21 @@ async function launch(
     ['f32', o.alpha ?? 1],
     ['u32', aSize], ['u32', bSize], ['u32', R * S],
   ] as const;
-  // GPU set: one 64×64 tile per workgroup; software set: one 4×4 block per invocation.
-  const grid: [number, number, number] = gpu.kernels === 'software'
-    ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(R, 4) * ceilDiv(S, 4)), batch]
-    : [ceilDiv(S, TILE), ceilDiv(R, TILE), batch];
   // 2 FLOPs per multiply-add of C[R,S] = A·B over D; A and B read once, C written (and read when +=).
   const cost = { flops: 2 * batch * R * S * D, bytes: 4 * batch * (aSize + bSize + R * S * (o.accumulate ? 2 : 1)) };
-  return makeDispatch(gpu, { shader: 'matmul', entry: entryFor(gpu, entry) }, [C, A, B], params, grid, cost);
+  // Software set: one 4×4 block per invocation.
+  if (gpu.kernels === 'software') {
+    const grid = gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(R, 4) * ceilDiv(S, 4));
+    return makeDispatch(gpu, { shader: 'matmul', entry: entryFor(gpu, entry) }, [C, A, B], params, [...grid, batch], cost);
+  }
+  // GPU set: a side at most SKINNY wide (a LoRA rank) gets workgroups of 16 wide outputs × that side;
+  // anything else one 64×64 tile per workgroup.
+  if (S <= SKINNY || R <= SKINNY) {
+    const narrowRows = S > SKINNY;
+    const key = { shader: 'matmul', entry: `${entry}_skinny`, constants: { NARROW_ROWS: narrowRows ? 1 : 0 } };
+    return makeDispatch(gpu, key, [C, A, B], params, [ceilDiv(narrowRows ? S : R, 16), 1, batch], cost);
+  }
+  return makeDispatch(gpu, { shader: 'matmul', entry }, [C, A, B], params, [ceilDiv(S, TILE), ceilDiv(R, TILE), batch], cost);
 }
 
 /** Y[M,N] = X[M,K] · W[N,K]ᵀ */

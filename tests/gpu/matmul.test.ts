@@ -5,7 +5,7 @@ import { firstMismatch } from '../reference/compare';
 import { randomArray } from '../reference/random';
 import { free, getGpu, poisoned, runAndRead, upload } from './gpu';
 
-// Shapes: tiny, exactly one tile, off by one around the tile (64) and slab (16), tall and wide.
+// Shapes: tiny, exactly one tile, off by one around the tile (64) and slab (16), tall and wide, and skinny.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [3, 5, 7],
@@ -14,6 +14,10 @@ const SHAPES: [number, number, number][] = [
   [130, 70, 33],
   [7, 129, 64],
   [200, 3, 48],
+  // LoRA's rank as one side (the GPU set's skinny entries, both orientations), several 64-deep slabs, ragged:
+  [130, 8, 200], // forward: u = x·Aᵀ over 8 columns; backward_weight: dA-like, 8 rows of C
+  [40, 16, 130], // 16 is the widest skinny side
+  [70, 300, 8], //  backward_input / forward with K = 8: du·A-like, dB-like
 ];
 
 const RTOL = 1e-5;
@@ -49,28 +53,32 @@ describe('matmul (x·Wᵀ, dY·W, dYᵀ·X) against the float64 reference', () =
     });
   }
 
-  it('accumulates (+=) with alpha into an existing gradient', async () => {
-    const gpu = await getGpu();
-    const [M, N, K] = [33, 17, 9];
-    const dY = randomArray(M * N, 7), X = randomArray(M * K, 8), dW0 = randomArray(N * K, 9);
-    const tdY = upload(gpu, 'dY', dY), tX = upload(gpu, 'X', X), tdW = upload(gpu, 'dW', dW0);
-    const got = await runAndRead(gpu, await matmulBackwardWeight(gpu, tdW, tdY, tX, M, N, K, { accumulate: true, alpha: 0.5 }), tdW);
-    const want = ref.matmulBackwardWeight(dY, X, M, N, K).map((v, i) => dW0[i] + 0.5 * v);
-    expect(firstMismatch(got, want, RTOL, ATOL)).toBeNull();
-    free(gpu, tdY, tX, tdW);
-  });
+  // [33, 17, 9]: a skinny dW (9 columns); [70, 40, 30]: 64×64 tiles.
+  for (const [M, N, K] of [[33, 17, 9], [70, 40, 30]]) {
+    it(`accumulates (+=) with alpha into an existing gradient at M=${M} N=${N} K=${K}`, async () => {
+      const gpu = await getGpu();
+      const dY = randomArray(M * N, 7), X = randomArray(M * K, 8), dW0 = randomArray(N * K, 9);
+      const tdY = upload(gpu, 'dY', dY), tX = upload(gpu, 'X', X), tdW = upload(gpu, 'dW', dW0);
+      const got = await runAndRead(gpu, await matmulBackwardWeight(gpu, tdW, tdY, tX, M, N, K, { accumulate: true, alpha: 0.5 }), tdW);
+      const want = ref.matmulBackwardWeight(dY, X, M, N, K).map((v, i) => dW0[i] + 0.5 * v);
+      expect(firstMismatch(got, want, RTOL, ATOL)).toBeNull();
+      free(gpu, tdY, tX, tdW);
+    });
+  }
 
-  it('runs a batch of independent products along z', async () => {
-    const gpu = await getGpu();
-    const [B, M, N, K] = [3, 5, 70, 20];
-    const X = randomArray(B * M * K, 10), W = randomArray(B * N * K, 11);
-    const tX = upload(gpu, 'X', X), tW = upload(gpu, 'W', W), tY = poisoned(gpu, 'Y', B * M * N);
-    const got = await runAndRead(gpu, await matmulForward(gpu, tY, tX, tW, M, N, K, { batch: B }), tY);
-    const want = new Float64Array(B * M * N);
-    for (let b = 0; b < B; b++) want.set(ref.matmulForward(X.subarray(b * M * K), W.subarray(b * N * K), M, N, K), b * M * N);
-    expect(firstMismatch(got, want, RTOL, ATOL)).toBeNull();
-    free(gpu, tX, tW, tY);
-  });
+  // [3, 5, 70, 20]: skinny (5 rows of C); [2, 70, 33, 20]: 64×64 tiles.
+  for (const [B, M, N, K] of [[3, 5, 70, 20], [2, 70, 33, 20]]) {
+    it(`runs a batch of independent products along z at B=${B} M=${M} N=${N} K=${K}`, async () => {
+      const gpu = await getGpu();
+      const X = randomArray(B * M * K, 10), W = randomArray(B * N * K, 11);
+      const tX = upload(gpu, 'X', X), tW = upload(gpu, 'W', W), tY = poisoned(gpu, 'Y', B * M * N);
+      const got = await runAndRead(gpu, await matmulForward(gpu, tY, tX, tW, M, N, K, { batch: B }), tY);
+      const want = new Float64Array(B * M * N);
+      for (let b = 0; b < B; b++) want.set(ref.matmulForward(X.subarray(b * M * K), W.subarray(b * N * K), M, N, K), b * M * N);
+      expect(firstMismatch(got, want, RTOL, ATOL)).toBeNull();
+      free(gpu, tX, tW, tY);
+    });
+  }
 
   it('refuses tensors that are too small for the sizes given', async () => {
     const gpu = await getGpu();
