@@ -125,7 +125,7 @@ export async function layerBackward(c: LayerContext, l: number, x: LayerTensors,
   add(await attentionBackward(gpu, g.dqn, g.dkn, g.dv, g.D, g.datt, x.att, x.lse, x.qr, x.kr, x.v, { B, T, NH, NKV, HS })); // undoes att = softmax(qr·krᵀ)·v
   add(await ropeBackward(gpu, g.dqn, rope, BT, NH, HS, T)); //                                        undoes the rotations
   add(await ropeBackward(gpu, g.dkn, rope, BT, NKV, HS, T));
-  let dq = g.dqn, dk = g.dkn; //                                                                      (undoing qr = q is the identity)
+  let dq = g.dqn, dk = g.dkn; //                                                                      (RoPE read q itself: nothing more to undo)
   if (Lw.qNorm && Lw.kNorm) {
     if (Lg) {
       add(await rmsnormBackwardWeight(gpu, Lg.qNorm!, g.dqn, x.q, x.rstdq, BT * NH, HS));
