@@ -22,6 +22,7 @@ import { trainingPlanTable } from '../../src/train/plan';
 import { fromHfConfig } from '../../src/model/config';
 import { measurePeak, type Peak } from './peak';
 import { PUBLISHED_SIZES, profilePublished, rooflineTable, stepJson } from './roofline';
+import { torchCompare, torchMissing, torchStep, type TorchFigure } from './torch-ref';
 
 // dist-node/bench.js runs from the repository's dist-node folder; tests/ is beside it.
 const here = join(dirname(fileURLToPath(import.meta.url)), '../tests/bench');
@@ -145,12 +146,15 @@ async function benchTraining(gpu: Gpu, json: BenchJson): Promise<void> {
 /** A size's name: the config's file name in tests/fixtures/configs, or the path given. */
 const sizeName = (path: string) => (path.endsWith('/config.json') ? path : basename(path, '.json'));
 
-/** The adapter's ceilings, then a QLoRA step (r = 8) of each published size, per kernel against them. */
-async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number, T: number): Promise<void> {
+/** The adapter's ceilings, then a QLoRA step (r = 8) of each published size, per kernel against them;
+ *  with `torch`, a plain PyTorch LoRA step of the same shape after each (tests/bench/torch-ref.ts). */
+async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number, T: number, torch: boolean): Promise<void> {
   console.log(`\nQLoRA steps of published sizes with synthetic NF4 weights, r=8, batch×seq ${B}×${T}: ${sizes.map(sizeName).join(', ')} ` +
     `(choose with --sizes NAME,… or all, and --shape BxT)${gpu.adapter.isSoftware ? '; on a software adapter a step of a 100M-parameter model takes about a minute' : ''}`);
   const peak = await measurePeak(gpu);
   json.peak = peak;
+  const noTorch = torch ? torchMissing() : null;
+  if (noTorch) console.log(`--torch: no PyTorch comparison in this run: ${noTorch} (the bench carries on without it)`);
   console.log(`the adapter's measured ceilings (shaders/peak.wgsl, ${peak.source}, each result checked on the CPU): ` +
     `f32 FMA ${peak.gflops.toFixed(2)} GFLOP/s (${peak.fma.invocations} invocations × ${peak.fma.iters * 64} FMAs), ` +
     `copy ${peak.gbps.toFixed(2)} GB/s (${(peak.copy.bytes / 2 ** 20).toFixed(0)} MiB moved)`);
@@ -161,7 +165,15 @@ async function benchSteps(gpu: Gpu, json: BenchJson, sizes: string[], B: number,
     console.log(`\nQLoRA step, ${name} (synthetic NF4 weights), batch×seq ${s.batch}, r=${s.r}, ${s.kernels} kernels, ${s.launches} launches, ${s.source}, ` +
       `load average ${loadavg()[0].toFixed(2)}: ${s.msPerStep.toFixed(0)} ms/step, ${s.tokensPerSecond.toFixed(1)} tokens/s (loaded in ${s.loadSeconds.toFixed(1)} s)`);
     console.log(rooflineTable(s.profile, peak));
-    json.steps.push(stepJson(s, peak));
+    const step: BenchJson['steps'][number] = stepJson(s, peak);
+    if (torch && noTorch) step.torch = { skipped: noTorch };
+    else if (torch) {
+      process.stderr.write(`  ${name}: the same step in PyTorch…\n`);
+      const { line, figure } = torchCompare(s.tokensPerSecond, torchStep(join(here, 'torch-lora-step.py'), path, B, T));
+      console.log(line);
+      step.torch = figure;
+    }
+    json.steps.push(step);
   }
 }
 
@@ -174,7 +186,8 @@ interface BenchJson {
   training: TrainingFigure[];
   profile: { model: string; mode: string; kernel: string; share: number; launches: number; seconds: number; flops: number; bytes: number }[];
   peak?: Peak;
-  steps: ReturnType<typeof stepJson>[];
+  /** With --torch, each step's PyTorch reference of the same shape and entrotune/torch tokens/s. */
+  steps: (ReturnType<typeof stepJson> & { torch?: TorchFigure })[];
 }
 
 const SECTIONS = ['matmul', 'models', 'scoring', 'training', 'steps', 'planner'] as const;
@@ -238,7 +251,9 @@ async function main(): Promise<void> {
   if (want('models')) await benchModels(gpu, full);
   if (want('scoring')) await benchScoring(gpu);
   if (want('training')) await benchTraining(gpu, json);
-  if (want('steps')) await benchSteps(gpu, json, sizes, B, T);
+  const torch = args.includes('--torch');
+  if (torch && !want('steps')) console.log('--torch compares the steps section only, which --only leaves out here');
+  if (want('steps')) await benchSteps(gpu, json, sizes, B, T, torch);
   if (want('planner')) planTables();
   gpu.destroy();
   if (jsonFile) {
