@@ -15,18 +15,39 @@
 // Shapes (row-major): q, y, dy, dq [B, T, NH, HS]; k, v, dk, dv [B, T, NKV, HS]; lse, D [B, NH, T].
 // Bindings: dq  0 params, 1 dq (=), 2 D (=), 3 dy, 4 y, 5 lse, 6 q, 7 k, 8 v;
 //           dkv 0 params, 1 dk (=), 2 dv (=), 3 dy, 4 D (from dq), 5 lse, 6 q, 7 k, 8 v.
-// Dispatch: dq (T, NH, B) workgroups of 64, one per query row and head (like the forward);
-//           dkv (T, NKV, B) workgroups of 64, one per key row and kv head. dkv reads the D that dq
-//           wrote, so dq must be recorded first (same pass is fine: dispatches are ordered).
-// Both take the other side 64 rows at a time: phase 1 gives each invocation one row (its dot products
-// over HS), phase 2 gives each invocation output dimensions d = lid + 64·u, u < 4 (so HS ≤ 256) and
-// sums over the 64 rows of the block through workgroup memory.
+// dkv reads the D that dq wrote, so dq must be recorded first (same pass is fine: dispatches are ordered).
+//
+// GPU set: FlashAttention-2's split, in tiles staged through workgroup memory (workgroups of 256).
+// Rows are numbered as in the forward: the (query, head) pairs of kv head g, R = i·G + hh (G = NH/NKV,
+// h = g·G + hh), so one tile of 64 rows spans a few queries of every head in the group.
+//   attention_backward_dq   a tile of 64 rows: D for each row (dy·y, written once), then the key tiles
+//                           0 … its last query, 32 keys at a time (causal skipping as the forward):
+//                           S and dP (64×32 each) over HS in slabs of 8, P = exp(s − lse), dS in
+//                           workgroup memory, then dQ += dS·K with K staged KC keys at a time.
+//   attention_backward_dkv  a tile of 32 keys: walks the rows that see them (R ≥ j0·G: queries i ≥ the
+//                           tile's first key, every head of the group) 64 at a time, rebuilding S, dP,
+//                           P and dS the same way, then dV += Pᵀ·dO and dK += dSᵀ·Q with dO and Q staged
+//                           KC rows at a time (P and dS take turns in one 64×32 buffer).
+// Scores and dP: invocation (ty, tx) = (lid / 16, lid % 16) holds rows 4ty…4ty+3 against keys 2tx, 2tx+1
+// in registers, one fma chain over d = 0 … HS−1 in order per score (the forward's chain, so s − lse
+// matches it). Slabs: Q and dO [8][68] (64 rows + 4, so the stores conflict at most 2-way), K and V
+// [8][36], loaded coalesced (8 consecutive floats of a row per 8 invocations).
+// Products: dq: invocation (ty, tx) owns rows 4ty…4ty+3 × dimensions 4(tx + 16u) … +3, u < NU4
+// (NU4 = ceil(HS/64), an override constant: HS ≤ 256); dkv: keys 2ty, 2ty+1 × the same dimensions, for
+// dK and dV. The staged operand takes all HS dimensions padded to HSP = 64·NU4, KC rows at a time
+// (KC = 16, 8, 8, 4 for NU4 = 1 … 4), in the space the slabs used.
+// Barriers at HS = 64: dq 2·8 + 1 + 2·2 = 21 per 64×32 tile; dkv 2·8 + 2 + 1 + 2·2·4 = 35 per 64 rows × 32 keys.
+// Workgroup memory: 1,664 + 2,048 + 256 floats = 15.5 KiB (under WebGPU's default 16 KiB).
+// Dispatch: dq (NKV, B, ceil(T·G / 64)), last row tile first; dkv (NKV, B, ceil(T / 32)), first key tile
+// first: the tile in z, so that the tiles with the most work start first (workgroups start in about
+// x, y, z order) and the short ones fill the tail.
 //
 // FLOPs per causal (i, j, h) triple, B·NH·T(T+1)/2 of them:
 //   dq:  s (2·HS) + dP (2·HS) + dq (2·HS)                          = 6·HS
 //   dkv: s (2·HS) + dP (2·HS) + dk (2·HS) + dv (2·HS)              = 8·HS
 // 14·HS in all against the forward's 4·HS: s and dP are computed twice (once per kernel), the price of
-// never writing P or dS to memory (a fused FlashAttention-2 backward needs 10·HS but atomics on dq).
+// never writing P or dS to memory and of no float atomics in WGSL (a fused backward needs 10·HS but
+// adds dq across key tiles).
 
 struct Params { T: u32, NH: u32, NKV: u32, HS: u32, scale: f32 }
 
@@ -38,17 +59,105 @@ struct Params { T: u32, NH: u32, NKV: u32, HS: u32, scale: f32 }
 @group(0) @binding(7) var<storage, read> k: array<f32>;
 @group(0) @binding(8) var<storage, read> v: array<f32>;
 
-var<workgroup> red: array<f32, 64>;
+const BQ: u32 = 64u;         // rows per tile (dq) or per step (dkv)
+const BK: u32 = 32u;         // keys per tile
+const DK: u32 = 8u;          // dimensions per score slab
+const QST: u32 = 68u;        // floats per slab dimension of Q and dO: 64 rows + 4
+const KST: u32 = 36u;        // floats per slab dimension of K and V: 32 keys + 4
+const DOFF: u32 = 544u;      // slab offsets in U: Q at 0, dO, K, V
+const KOFF: u32 = 1088u;
+const VOFF: u32 = 1376u;
+const NONE: u32 = 0xffffffffu;
 
-fn reduce_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var w = 32u; w > 0u; w >>= 1u) {
-    if (lid < w) { red[lid] += red[lid + w]; }
+override NU4: u32 = 1u;      // ceil(HS / 64), 1 … 4
+
+var<workgroup> U: array<vec4<f32>, 416>;        // the slabs [DK][QST|KST], then the staged operand [KC][HSP]
+var<workgroup> rowOff: array<u32, 64>;          // offset of row r in q, dy, y, dq; NONE past the last row
+var<workgroup> rowN: array<vec4<u32>, 16>;      // keys row r sees: i + 1 (0 past the last row)
+var<workgroup> rowL: array<vec4<f32>, 16>;      // lse of row r
+var<workgroup> rowD: array<vec4<f32>, 16>;      // D of row r
+
+fn put(f: u32, x: f32) { U[f >> 2u][f & 3u] = x; }
+
+fn get2(f: u32) -> vec2<f32> {
+  let w = U[f >> 2u];
+  return select(w.xy, w.zw, (f & 2u) != 0u);
+}
+
+fn keysPerChunk() -> u32 { return select(select(4u, 8u, NU4 < 4u), 16u, NU4 == 1u); }   // KC·HSP ≤ 1,536
+
+/** Row r's offset, visible keys, lse and D into the row tables (r < 64; `off` NONE for no row). */
+fn setRow(r: u32, off: u32, n: u32, L: f32, D: f32) {
+  rowOff[r] = off;
+  rowN[r / 4u][r % 4u] = n;
+  rowL[r / 4u][r % 4u] = L;
+  rowD[r / 4u][r % 4u] = D;
+}
+
+struct Tile { s0: vec4<f32>, s1: vec4<f32>, dp0: vec4<f32>, dp1: vec4<f32> }
+
+/** Scores q·k (unscaled) and dP = dy·v of rows 4ty…4ty+3 (the row tables) against keys j0 + 2tx,
+ *  j0 + 2tx + 1 of kv head g; keys from jEnd on are read as 0. Ends with a barrier. */
+fn scoreTile(lid: u32, b: u32, g: u32, j0: u32, jEnd: u32) -> Tile {
+  let ty = lid / 16u;
+  let tx = lid % 16u;
+  let dd = lid % 8u;
+  let kvStride = p.NKV * p.HS;
+  let kvBase = (b * p.T * p.NKV + g) * p.HS;
+  var t: Tile;
+  for (var d0 = 0u; d0 < p.HS; d0 += DK) {
+    let d = d0 + dd;
+    for (var u = 0u; u < 2u; u++) {              // Q and dO slabs: 64 rows × 8 dimensions
+      let r = lid / 8u + 32u * u;
+      let off = rowOff[r];
+      var xq = 0.0;
+      var xd = 0.0;
+      if (off != NONE && d < p.HS) {
+        xq = q[off + d];
+        xd = dy[off + d];
+      }
+      put(dd * QST + r, xq);
+      put(DOFF + dd * QST + r, xd);
+    }
+    let c = lid / 8u;                            // K and V slabs: 32 keys × 8 dimensions
+    var xk = 0.0;
+    var xv = 0.0;
+    if (j0 + c < jEnd && d < p.HS) {
+      let o = kvBase + (j0 + c) * kvStride + d;
+      xk = k[o];
+      xv = v[o];
+    }
+    put(KOFF + dd * KST + c, xk);
+    put(VOFF + dd * KST + c, xv);
+    workgroupBarrier();
+    for (var kk = 0u; kk < DK; kk++) {
+      let qv = U[kk * (QST / 4u) + ty];
+      let dv = U[(DOFF + kk * QST) / 4u + ty];
+      let kv = get2(KOFF + kk * KST + 2u * tx);
+      let vv = get2(VOFF + kk * KST + 2u * tx);
+      t.s0 = fma(qv, vec4<f32>(kv.x), t.s0);
+      t.s1 = fma(qv, vec4<f32>(kv.y), t.s1);
+      t.dp0 = fma(dv, vec4<f32>(vv.x), t.dp0);
+      t.dp1 = fma(dv, vec4<f32>(vv.y), t.dp1);
+    }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
+  return t;
+}
+
+/** P and dS of rows 4ty…4ty+3 against keys j (P0, dS0) and j + 1 (P1, dS1). */
+struct Probs { P0: vec4<f32>, P1: vec4<f32>, dS0: vec4<f32>, dS1: vec4<f32> }
+
+fn probs(t: Tile, ty: u32, j: u32) -> Probs {
+  let L = rowL[ty];
+  let D = rowD[ty];
+  let n = rowN[ty];
+  var r: Probs;
+  // masked pairs (key past the row's diagonal, rows past the last) are exactly 0
+  r.P0 = select(vec4<f32>(0.0), exp(t.s0 * p.scale - L), vec4<u32>(j) < n);
+  r.P1 = select(vec4<f32>(0.0), exp(t.s1 * p.scale - L), vec4<u32>(j + 1u) < n);
+  r.dS0 = r.P0 * (t.dp0 - D);
+  r.dS1 = r.P1 * (t.dp1 - D);
   return r;
 }
 
@@ -58,68 +167,80 @@ fn reduce_sum(lid: u32, x: f32) -> f32 {
 @group(0) @binding(2) var<storage, read_write> Dout: array<f32>;
 @group(0) @binding(4) var<storage, read> y: array<f32>;
 
-var<workgroup> qs: array<f32, 256>;    // q[b,i,h,:]
-var<workgroup> dys: array<f32, 256>;   // dy[b,i,h,:]
-var<workgroup> dss: array<f32, 64>;    // dS_ij for the 64 keys of the current block
+var<workgroup> dSq: array<vec4<f32>, 512>;     // [key][row / 4]: dS of the key tile
 
-@compute @workgroup_size(64)
-fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = wg.x;
-  let h = wg.y;
-  let b = wg.z;
-  let g = h / (p.NH / p.NKV);
-  let row = ((b * p.T + i) * p.NH + h) * p.HS;   // offset of q, y, dy, dq at (b, i, h)
-  let li = (b * p.NH + h) * p.T + i;             // offset of lse, D at (b, h, i)
+@compute @workgroup_size(256)
+fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let G = p.NH / p.NKV;
+  let g = wg.x;
+  let b = wg.y;
+  let R0 = (nwg.z - 1u - wg.z) * BQ;
+  let nrows = p.T * G;
+  let lastKey = min(p.T - 1u, (R0 + BQ - 1u) / G);   // the tile's last query, so its last key
+  let ty = lid / 16u;
+  let tx = lid % 16u;
+  let HSP = 64u * NU4;
+  let KC = keysPerChunk();
+  let kvStride = p.NKV * p.HS;
+  let kvBase = (b * p.T * p.NKV + g) * p.HS;
 
-  // D_i = dy_i · y_i: each invocation sums its strided dimensions, then a tree over the 64.
-  var part = 0.0;
-  for (var d = lid; d < p.HS; d += 64u) {
-    let gy = dy[row + d];
-    qs[d] = q[row + d];
-    dys[d] = gy;
-    part = fma(gy, y[row + d], part);
-  }
-  let Di = reduce_sum(lid, part);   // its barriers also publish qs and dys
-  if (lid == 0u) { Dout[li] = Di; }
-  let L = lse[li];
-
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);   // Σ_j dS_ij k_j[d], d = lid + 64·u
-  for (var j0 = 0u; j0 <= i; j0 += 64u) {
-    // phase 1: invocation lid takes key j = j0 + lid; keys past i (masked) get dS = 0.
-    let j = j0 + lid;
-    var ds = 0.0;
-    if (j <= i) {
-      let koff = ((b * p.T + j) * p.NKV + g) * p.HS;
-      var qk = 0.0;
-      var dp = 0.0;
-      // the same fma chain as the forward, so s_ij − lse_i matches it to the last bit where possible
-      for (var d = 0u; d < p.HS; d++) {
-        qk = fma(qs[d], k[koff + d], qk);
-        dp = fma(dys[d], v[koff + d], dp);
-      }
-      let pij = exp(qk * p.scale - L);   // ≤ 1 up to rounding: lse ≥ every s_ij of the row
-      ds = pij * (dp - Di);
+  if (lid < BQ) {
+    let R = R0 + lid;
+    if (R < nrows) {
+      let i = R / G;
+      let h = g * G + R % G;
+      let off = ((b * p.T + i) * p.NH + h) * p.HS;
+      let li = (b * p.NH + h) * p.T + i;
+      var D = 0.0;
+      for (var d = 0u; d < p.HS; d++) { D = fma(dy[off + d], y[off + d], D); }
+      Dout[li] = D;
+      setRow(lid, off, i + 1u, lse[li], D);
+    } else {
+      setRow(lid, NONE, 0u, 0.0, 0.0);
     }
-    dss[lid] = ds;
+  }
+  workgroupBarrier();
+
+  var acc: array<vec4<f32>, 16>;          // [4u + e]: Σ dS·k of rows 4ty…4ty+3 at dimension 4(tx + 16u) + e
+  for (var j0 = 0u; j0 <= lastKey; j0 += BK) {
+    let t = scoreTile(lid, b, g, j0, lastKey + 1u);
+    let pr = probs(t, ty, j0 + 2u * tx);
+    dSq[(2u * tx) * 16u + ty] = pr.dS0;
+    dSq[(2u * tx + 1u) * 16u + ty] = pr.dS1;
     workgroupBarrier();
-    // phase 2: invocation lid owns dimensions d = lid + 64·u and sums the block's keys.
-    let nkeys = min(64u, i + 1u - j0);
-    for (var u = 0u; u < 4u; u++) {
-      let d = lid + 64u * u;
-      if (d < p.HS) {
-        var a = acc[u];
-        for (var jj = 0u; jj < nkeys; jj++) {
-          a = fma(dss[jj], k[((b * p.T + j0 + jj) * p.NKV + g) * p.HS + d], a);
-        }
-        acc[u] = a;
+    for (var c0 = 0u; c0 < BK && j0 + c0 <= lastKey; c0 += KC) {
+      for (var f = lid; f < KC * HSP; f += 256u) {   // K chunk: KC keys × HSP dimensions
+        let c = f / HSP;
+        let d = f % HSP;
+        var x = 0.0;
+        if (j0 + c0 + c <= lastKey && d < p.HS) { x = k[kvBase + (j0 + c0 + c) * kvStride + d]; }
+        put(f, x);
       }
+      workgroupBarrier();
+      for (var c = 0u; c < KC; c++) {
+        let ds = dSq[(c0 + c) * 16u + ty];
+        for (var u = 0u; u < NU4; u++) {
+          let kv = U[c * 16u * NU4 + 16u * u + tx];
+          acc[4u * u] = fma(ds, vec4<f32>(kv.x), acc[4u * u]);
+          acc[4u * u + 1u] = fma(ds, vec4<f32>(kv.y), acc[4u * u + 1u]);
+          acc[4u * u + 2u] = fma(ds, vec4<f32>(kv.z), acc[4u * u + 2u]);
+          acc[4u * u + 3u] = fma(ds, vec4<f32>(kv.w), acc[4u * u + 3u]);
+        }
+      }
+      workgroupBarrier();
     }
-    workgroupBarrier();   // dss is overwritten by the next block
   }
 
-  for (var u = 0u; u < 4u; u++) {
-    let d = lid + 64u * u;
-    if (d < p.HS) { dq[row + d] = acc[u] * p.scale; }
+  for (var a = 0u; a < 4u; a++) {
+    let off = rowOff[4u * ty + a];
+    if (off == NONE) { continue; }
+    for (var u = 0u; u < NU4; u++) {
+      for (var e = 0u; e < 4u; e++) {
+        let d = 4u * (tx + 16u * u) + e;
+        if (d < p.HS) { dq[off + d] = acc[4u * u + e][a] * p.scale; }
+      }
+    }
   }
 }
 
@@ -129,75 +250,87 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_in
 @group(0) @binding(2) var<storage, read_write> dv: array<f32>;
 @group(0) @binding(4) var<storage, read> Din: array<f32>;
 
-var<workgroup> ks: array<f32, 256>;    // k[b,j,g,:]
-var<workgroup> vs: array<f32, 256>;    // v[b,j,g,:]
-var<workgroup> pss: array<f32, 64>;    // P_ij for the 64 queries of the current block
-// dS_ij for the block reuses dss from above (the two entry points never run in one workgroup).
+var<workgroup> PS: array<vec2<f32>, 1024>;      // [row][key / 2]: P of the step, then dS
 
-@compute @workgroup_size(64)
-fn attention_backward_dkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let j = wg.x;
-  let g = wg.y;
-  let b = wg.z;
-  let group = p.NH / p.NKV;                     // query heads per kv head
-  let kvoff = ((b * p.T + j) * p.NKV + g) * p.HS;
-  for (var d = lid; d < p.HS; d += 64u) {
-    ks[d] = k[kvoff + d];
-    vs[d] = v[kvoff + d];
-  }
-  workgroupBarrier();
-
-  var adk = array<f32, 4>(0.0, 0.0, 0.0, 0.0);  // Σ dS_ij q_i[d], d = lid + 64·u
-  var adv = array<f32, 4>(0.0, 0.0, 0.0, 0.0);  // Σ P_ij dy_i[d]
-  for (var r = 0u; r < group; r++) {
-    let h = g * group + r;
-    // queries i ≥ j see key j (causal); i runs over [j, T), 64 at a time
-    for (var i0 = j; i0 < p.T; i0 += 64u) {
-      // phase 1: invocation lid takes query i = i0 + lid; queries past T get P = dS = 0.
-      let i = i0 + lid;
-      var pij = 0.0;
-      var ds = 0.0;
-      if (i < p.T) {
-        let row = ((b * p.T + i) * p.NH + h) * p.HS;
-        let li = (b * p.NH + h) * p.T + i;
-        var qk = 0.0;
-        var dp = 0.0;
-        for (var d = 0u; d < p.HS; d++) {
-          qk = fma(q[row + d], ks[d], qk);   // same operand order as the forward's fma chain
-          dp = fma(dy[row + d], vs[d], dp);
-        }
-        pij = exp(qk * p.scale - lse[li]);
-        ds = pij * (dp - Din[li]);
+/** acc[2u + kb] += Σ_rows PS[row][2ky + kb] · X[row, 4(tx + 16u) …], X = q (fromQ) or dy, staged KC rows at a time. */
+fn addRows(acc: ptr<function, array<vec4<f32>, 8>>, lid: u32, R0: u32, nrows: u32, fromQ: bool) {
+  let ky = lid / 16u;
+  let tx = lid % 16u;
+  let HSP = 64u * NU4;
+  let KC = keysPerChunk();
+  for (var c0 = 0u; c0 < BQ && R0 + c0 < nrows; c0 += KC) {
+    for (var f = lid; f < KC * HSP; f += 256u) {
+      let c = f / HSP;
+      let d = f % HSP;
+      let off = rowOff[c0 + c];
+      var x = 0.0;
+      if (off != NONE && d < p.HS) {
+        if (fromQ) { x = q[off + d]; } else { x = dy[off + d]; }
       }
-      pss[lid] = pij;
-      dss[lid] = ds;
-      workgroupBarrier();
-      // phase 2: invocation lid owns dimensions d = lid + 64·u and sums the block's queries
-      // (reads of q and dy along d are contiguous across the workgroup).
-      let nq = min(64u, p.T - i0);
-      for (var u = 0u; u < 4u; u++) {
-        let d = lid + 64u * u;
-        if (d < p.HS) {
-          var a = adk[u];
-          var c = adv[u];
-          for (var ii = 0u; ii < nq; ii++) {
-            let off = ((b * p.T + i0 + ii) * p.NH + h) * p.HS + d;
-            a = fma(dss[ii], q[off], a);
-            c = fma(pss[ii], dy[off], c);
-          }
-          adk[u] = a;
-          adv[u] = c;
-        }
-      }
-      workgroupBarrier();   // pss, dss are overwritten by the next block
+      put(f, x);
     }
+    workgroupBarrier();
+    for (var c = 0u; c < KC; c++) {
+      let w = PS[(c0 + c) * 16u + ky];
+      for (var u = 0u; u < NU4; u++) {
+        let xv = U[c * 16u * NU4 + 16u * u + tx];
+        (*acc)[2u * u] = fma(vec4<f32>(w.x), xv, (*acc)[2u * u]);
+        (*acc)[2u * u + 1u] = fma(vec4<f32>(w.y), xv, (*acc)[2u * u + 1u]);
+      }
+    }
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(256)
+fn attention_backward_dkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let G = p.NH / p.NKV;
+  let g = wg.x;
+  let b = wg.y;
+  let j0 = wg.z * BK;
+  let jEnd = min(p.T, j0 + BK);
+  let nrows = p.T * G;
+  let ty = lid / 16u;
+  let tx = lid % 16u;
+
+  var adk: array<vec4<f32>, 8>;           // [2u + kb]: key j0 + 2ty + kb at dimensions 4(tx + 16u) … +3
+  var adv: array<vec4<f32>, 8>;
+  // rows of queries i ≥ j0 (every head of the group), 64 at a time
+  for (var R0 = j0 * G; R0 < nrows; R0 += BQ) {
+    if (lid < BQ) {
+      let R = R0 + lid;
+      if (R < nrows) {
+        let i = R / G;
+        let h = g * G + R % G;
+        let li = (b * p.NH + h) * p.T + i;
+        setRow(lid, ((b * p.T + i) * p.NH + h) * p.HS, i + 1u, lse[li], Din[li]);
+      } else {
+        setRow(lid, NONE, 0u, 0.0, 0.0);
+      }
+    }
+    workgroupBarrier();
+    let t = scoreTile(lid, b, g, j0, jEnd);
+    let pr = probs(t, ty, j0 + 2u * tx);
+    for (var a = 0u; a < 4u; a++) { PS[(4u * ty + a) * 16u + tx] = vec2<f32>(pr.P0[a], pr.P1[a]); }
+    workgroupBarrier();
+    addRows(&adv, lid, R0, nrows, false);   // dV += Pᵀ·dO
+    for (var a = 0u; a < 4u; a++) { PS[(4u * ty + a) * 16u + tx] = vec2<f32>(pr.dS0[a], pr.dS1[a]); }
+    workgroupBarrier();
+    addRows(&adk, lid, R0, nrows, true);    // dK += dSᵀ·Q
   }
 
-  for (var u = 0u; u < 4u; u++) {
-    let d = lid + 64u * u;
-    if (d < p.HS) {
-      dk[kvoff + d] = adk[u] * p.scale;
-      dv[kvoff + d] = adv[u];
+  for (var kb = 0u; kb < 2u; kb++) {
+    let j = j0 + 2u * ty + kb;
+    if (j >= p.T) { continue; }
+    let off = ((b * p.T + j) * p.NKV + g) * p.HS;
+    for (var u = 0u; u < NU4; u++) {
+      for (var e = 0u; e < 4u; e++) {
+        let d = 4u * (tx + 16u * u) + e;
+        if (d < p.HS) {
+          dk[off + d] = adk[2u * u + kb][e] * p.scale;
+          dv[off + d] = adv[2u * u + kb][e];
+        }
+      }
     }
   }
 }

@@ -10,11 +10,34 @@
 // pos0 = 0 for a whole sequence; S = the KV cache's capacity when decoding); lse [B, NH, Tq].
 // Right padding needs no mask: a real query only sees keys at or before it, all real.
 // Bindings: 0 params, 1 y (=), 2 lse (=), 3 q, 4 k, 5 v.
-// Dispatch: (Tq, NH, B) workgroups of 64: one workgroup per query row and head. Keys are taken
-// 64 at a time (one per invocation for the scores); each invocation then owns output dimensions
-// d = lid + 64·u, u < 4, so HS ≤ 256.
-// Online softmax: running max m and sum l; a new block with max m' rescales the accumulator and l
-// by exp(m − m'). FLOPs: 4·HS per (query, key) pair.
+//
+// GPU set (attention_forward): flash-style tiles. The rows of one kv head g are the (query, head) pairs
+// of its group, numbered R = i·G + hh (G = NH/NKV query heads per kv head, h = g·G + hh): the G heads
+// of one query are neighbours, so a tile of rows spans few queries and every K/V row it stages in
+// workgroup memory serves all of them. A workgroup of 256 takes BQ = 64 consecutive rows and walks the
+// keys 0 … pos0 + (its last query) in tiles of BK = 32 (causal: tiles past the diagonal are never
+// visited; inside the diagonal tile each row masks the keys past its own):
+//   scores  S = Q·Kᵀ (64×32), HS in slabs of 16 dimensions: the Q and K slabs are loaded coalesced
+//           (16 consecutive floats of a row per 16 invocations) into workgroup memory, and invocation
+//           (ty, tx) = (lid / 16, lid % 16) keeps the scores of rows 4ty…4ty+3 against keys 2tx, 2tx+1
+//           in registers: one vec4 of Q and two floats of K per 8 FMAs. Each score is one fma chain
+//           over d = 0 … HS−1 in order, as in the other entries and in the backward, so P rebuilt
+//           there from lse matches.
+//   softmax invocation r < 64 owns row r's running max m and sum l (online softmax): a tile with new
+//           max m' rescales l, and the output accumulators, by exp(m − m'); P = exp(s − m') is written
+//           back over the scores.
+//   output  O += P·V: invocation (ty, tx) owns rows 4ty…4ty+3 × dimensions 4(tx + 16u) … +3, u < NU4
+//           (NU4 = ceil(HS/64), an override constant, so HS ≤ 256), 16 FMAs per vec4 of V read. V is
+//           staged KC keys at a time (all HS dimensions, padded to HSP = 64·NU4): KC = 16, 8, 8, 4 for
+//           NU4 = 1 … 4, in the space the Q/K slabs used.
+// Barriers per key tile: 2 per Q/K slab (2·ceil(HS/16)), 2 for the softmax, 2 per V chunk (2·32/KC):
+// 14 at HS = 64 for 64 rows × 32 keys (the previous kernel: 17 per 64 keys of one row).
+// Workgroup memory: 1,664 + 2,048 + 192 floats = 15.3 KiB (under WebGPU's default 16 KiB).
+// Dispatch: (NKV, B, ceil(Tq·G / 64)), the row tile in z and last tile first: workgroups start in
+// about x, y, z order, so the tiles with the most keys start first and the short ones fill the tail.
+// The grid does not depend on pos0: an inference plan patches pos0 in the uniform after the dispatch
+// is built, and the key loop reads it from there.
+// FLOPs: 4·HS per (query, key) pair (rows past Tq·G and keys past a row's diagonal are padding).
 
 const NEG: f32 = -3.0e38;   // stands for −∞: exp(NEG − m) is exactly 0
 
@@ -27,84 +50,167 @@ struct Params { Tq: u32, S: u32, NH: u32, NKV: u32, HS: u32, pos0: u32, scale: f
 @group(0) @binding(4) var<storage, read> k: array<f32>;
 @group(0) @binding(5) var<storage, read> v: array<f32>;
 
-var<workgroup> qs: array<f32, 256>;
-var<workgroup> ps: array<f32, 64>;
-var<workgroup> red: array<f32, 64>;
+const BQ: u32 = 64u;         // rows per tile
+const BK: u32 = 32u;         // keys per tile
+const DK: u32 = 16u;         // dimensions per score slab
+const QST: u32 = 68u;        // floats per slab dimension of Q: 64 rows + 4 (store conflicts 2-way, not 16-way)
+const KST: u32 = 36u;        // floats per slab dimension of K: 32 keys + 4
+const KOFF: u32 = 1088u;     // where the K slab starts in U (DK·QST)
+const NONE: u32 = 0xffffffffu;
 
-fn reduce_max(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var w = 32u; w > 0u; w >>= 1u) {
-    if (lid < w) { red[lid] = max(red[lid], red[lid + w]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+override NU4: u32 = 1u;      // ceil(HS / 64), 1 … 4: groups of 64 output dimensions per row
+
+// U holds the Q slab [DK][QST] and the K slab [DK][KST] in the score phase, the V chunk [KC][HSP] in the
+// output phase; written and read as floats through put/get, as vec4 where the loops want them.
+var<workgroup> U: array<vec4<f32>, 416>;
+var<workgroup> Ps: array<vec4<f32>, 512>;      // [key][row / 4]: scores, then P, of the key tile
+var<workgroup> rowOff: array<u32, 64>;         // offset of row r in q and y, NONE past the last row
+var<workgroup> rowN: array<u32, 64>;           // keys row r sees: pos0 + i + 1 (0 past the last row)
+var<workgroup> rowC: array<vec4<f32>, 16>;     // per row: the tile's rescale exp(m − m'), at the end l
+
+fn put(f: u32, x: f32) { U[f >> 2u][f & 3u] = x; }
+
+/** Two neighbouring floats f, f + 1 of U (f even). */
+fn get2(f: u32) -> vec2<f32> {
+  let w = U[f >> 2u];
+  return select(w.xy, w.zw, (f & 2u) != 0u);
 }
 
-fn reduce_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var w = 32u; w > 0u; w >>= 1u) {
-    if (lid < w) { red[lid] += red[lid + w]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+@compute @workgroup_size(256)
+fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let G = p.NH / p.NKV;
+  let g = wg.x;
+  let b = wg.y;
+  let R0 = (nwg.z - 1u - wg.z) * BQ;
+  let nrows = p.Tq * G;
+  let lastKey = p.pos0 + min(p.Tq - 1u, (R0 + BQ - 1u) / G);   // the last key any row of the tile sees
+  let ty = lid / 16u;
+  let tx = lid % 16u;
+  let HSP = 64u * NU4;
+  let KC = select(select(4u, 8u, NU4 < 4u), 16u, NU4 == 1u);   // keys per V chunk: KC·HSP ≤ 1,536
+  let kvStride = p.NKV * p.HS;                                  // between consecutive keys
+  let kvBase = (b * p.S * p.NKV + g) * p.HS;                    // key 0 of (b, g)
 
-@compute @workgroup_size(64)
-fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = wg.x;
-  let h = wg.y;
-  let b = wg.z;
-  let g = h / (p.NH / p.NKV);
-  let qoff = ((b * p.Tq + i) * p.NH + h) * p.HS;
-  for (var d = lid; d < p.HS; d += 64u) { qs[d] = q[qoff + d]; }
-  workgroupBarrier();
-
-  let last = p.pos0 + i;          // the last key this query may see
-  var m = NEG;
-  var l = 0.0;
-  var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-  for (var j0 = 0u; j0 <= last; j0 += 64u) {
-    let j = j0 + lid;
-    var s = NEG;
-    if (j <= last) {
-      let koff = ((b * p.S + j) * p.NKV + g) * p.HS;
-      var dot = 0.0;
-      for (var d = 0u; d < p.HS; d++) { dot = fma(qs[d], k[koff + d], dot); }
-      s = dot * p.scale;
+  if (lid < BQ) {
+    let R = R0 + lid;
+    var off = NONE;
+    var n = 0u;
+    if (R < nrows) {
+      let i = R / G;
+      off = ((b * p.Tq + i) * p.NH + g * G + R % G) * p.HS;
+      n = p.pos0 + i + 1u;
     }
-    let m_new = max(m, reduce_max(lid, s));
-    var pj = 0.0;
-    if (j <= last) { pj = exp(s - m_new); }
-    ps[lid] = pj;
-    let corr = exp(m - m_new);
-    l = l * corr + reduce_sum(lid, pj);   // reduce_sum's barriers also publish ps
-    let nkeys = min(64u, last + 1u - j0);
-    for (var u = 0u; u < 4u; u++) {
-      let d = lid + 64u * u;
-      if (d < p.HS) {
-        var a = acc[u] * corr;
-        for (var jj = 0u; jj < nkeys; jj++) {
-          a = fma(ps[jj], v[((b * p.S + j0 + jj) * p.NKV + g) * p.HS + d], a);
+    rowOff[lid] = off;
+    rowN[lid] = n;
+  }
+  workgroupBarrier();
+
+  var m = NEG;                            // invocation r < 64: row r's running max and sum
+  var l = 0.0;
+  var acc: array<vec4<f32>, 16>;          // [4u + e]: rows 4ty…4ty+3 at dimension 4(tx + 16u) + e
+  for (var j0 = 0u; j0 <= lastKey; j0 += BK) {
+    // ── scores: s0, s1 = rows 4ty…4ty+3 against keys j0 + 2tx, j0 + 2tx + 1 ──
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    for (var d0 = 0u; d0 < p.HS; d0 += DK) {
+      let d = d0 + tx;
+      for (var t = 0u; t < 4u; t++) {            // Q slab: 64 rows × 16 dimensions
+        let r = ty + 16u * t;
+        let off = rowOff[r];
+        var x = 0.0;
+        if (off != NONE && d < p.HS) { x = q[off + d]; }
+        put(tx * QST + r, x);
+      }
+      for (var t = 0u; t < 2u; t++) {            // K slab: 32 keys × 16 dimensions
+        let c = ty + 16u * t;
+        var x = 0.0;
+        if (j0 + c <= lastKey && d < p.HS) { x = k[kvBase + (j0 + c) * kvStride + d]; }
+        put(KOFF + tx * KST + c, x);
+      }
+      workgroupBarrier();
+      for (var kk = 0u; kk < DK; kk++) {
+        let qv = U[kk * (QST / 4u) + ty];
+        let kv = get2(KOFF + kk * KST + 2u * tx);
+        s0 = fma(qv, vec4<f32>(kv.x), s0);
+        s1 = fma(qv, vec4<f32>(kv.y), s1);
+      }
+      workgroupBarrier();
+    }
+    Ps[(2u * tx) * 16u + ty] = s0 * p.scale;
+    Ps[(2u * tx + 1u) * 16u + ty] = s1 * p.scale;
+    workgroupBarrier();
+
+    // ── online softmax, one invocation per row ──
+    if (lid < BQ) {
+      let n = rowN[lid];
+      let nk = select(0u, min(BK, n - j0), n > j0);   // keys of this tile row lid sees
+      let ri = lid / 4u;
+      let rc = lid % 4u;
+      var mx = m;
+      for (var c = 0u; c < nk; c++) { mx = max(mx, Ps[c * 16u + ri][rc]); }
+      var sum = 0.0;
+      for (var c = 0u; c < BK; c++) {
+        var pj = 0.0;
+        if (c < nk) { pj = exp(Ps[c * 16u + ri][rc] - mx); }
+        Ps[c * 16u + ri][rc] = pj;
+        sum += pj;
+      }
+      let corr = exp(m - mx);             // 1 while the row has seen nothing (m = mx = NEG)
+      l = l * corr + sum;
+      m = mx;
+      rowC[ri][rc] = corr;
+    }
+    workgroupBarrier();
+
+    // ── output: acc = acc·corr + P·V, V staged KC keys at a time ──
+    let corr = rowC[ty];
+    for (var u = 0u; u < NU4; u++) {
+      for (var e = 0u; e < 4u; e++) { acc[4u * u + e] *= corr; }
+    }
+    for (var c0 = 0u; c0 < BK && j0 + c0 <= lastKey; c0 += KC) {
+      for (var f = lid; f < KC * HSP; f += 256u) {
+        let c = f / HSP;
+        let d = f % HSP;
+        var x = 0.0;
+        if (j0 + c0 + c <= lastKey && d < p.HS) { x = v[kvBase + (j0 + c0 + c) * kvStride + d]; }
+        put(f, x);
+      }
+      workgroupBarrier();
+      for (var c = 0u; c < KC; c++) {
+        let pv = Ps[(c0 + c) * 16u + ty];
+        for (var u = 0u; u < NU4; u++) {
+          let vv = U[c * 16u * NU4 + 16u * u + tx];
+          acc[4u * u] = fma(pv, vec4<f32>(vv.x), acc[4u * u]);
+          acc[4u * u + 1u] = fma(pv, vec4<f32>(vv.y), acc[4u * u + 1u]);
+          acc[4u * u + 2u] = fma(pv, vec4<f32>(vv.z), acc[4u * u + 2u]);
+          acc[4u * u + 3u] = fma(pv, vec4<f32>(vv.w), acc[4u * u + 3u]);
         }
-        acc[u] = a;
+      }
+      workgroupBarrier();
+    }
+  }
+
+  if (lid < BQ) {
+    rowC[lid / 4u][lid % 4u] = l;
+    let R = R0 + lid;
+    if (R < nrows) {
+      let i = R / G;
+      lse[(b * p.NH + g * G + R % G) * p.Tq + i] = m + log(l);
+    }
+  }
+  workgroupBarrier();
+  let lv = rowC[ty];
+  for (var a = 0u; a < 4u; a++) {
+    let off = rowOff[4u * ty + a];
+    if (off == NONE) { continue; }
+    for (var u = 0u; u < NU4; u++) {
+      for (var e = 0u; e < 4u; e++) {
+        let d = 4u * (tx + 16u * u) + e;
+        if (d < p.HS) { y[off + d] = acc[4u * u + e][a] / lv[a]; }
       }
     }
-    m = m_new;
-    workgroupBarrier();           // ps is overwritten by the next block
   }
-
-  let yoff = ((b * p.Tq + i) * p.NH + h) * p.HS;
-  for (var u = 0u; u < 4u; u++) {
-    let d = lid + 64u * u;
-    if (d < p.HS) { y[yoff + d] = acc[u] / l; }
-  }
-  if (lid == 0u) { lse[(b * p.NH + h) * p.Tq + i] = m + log(l); }
 }
 
 // ── Software set: one invocation per (query row, head), no workgroup memory or barriers ───────────

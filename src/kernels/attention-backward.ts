@@ -5,8 +5,9 @@
 import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
+import type { PipelineKey } from '../gpu/pipelines';
 import type { Tensor } from '../gpu/tensor';
-import { gridSoftware, needElements, needPositive } from './check';
+import { ceilDiv, gridSoftware, needElements, needPositive } from './check';
 
 export interface AttentionBackwardSizes {
   B: number;
@@ -35,11 +36,13 @@ export async function attentionBackward(
   for (const t of [D, lse]) needElements('attention_backward', t, B * NH * T);
   const params = [['u32', T], ['u32', NH], ['u32', NKV], ['u32', HS], ['f32', 1 / Math.sqrt(HS)]] as const;
   const key = { shader: 'attention-backward' };
-  // GPU set: a workgroup per row; software set: an invocation per row, 64 to a workgroup, rows read
-  // as vec4 (head sizes that are not a multiple of 4 use the tiled entries).
+  // GPU set: workgroups of 256 over tiles, dq per 64 (query, head) rows of a kv head's group, dkv per 32
+  // keys; software set: an invocation per row, 64 to a workgroup, rows read as vec4 (head sizes that are
+  // not a multiple of 4 use the tiled entries).
   const software = gpu.kernels === 'software' && HS % 4 === 0;
-  const rows = (heads: number): [number, number, number] =>
-    software ? [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, T * heads), B] : [T, heads, B];
+  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
+  const dqGrid: [number, number, number] = software ? [...gridSoftware(max, T * NH), B] : [NKV, B, ceilDiv(T * (NH / NKV), 64)];
+  const dkvGrid: [number, number, number] = software ? [...gridSoftware(max, T * NKV), B] : [NKV, B, ceilDiv(T, 32)];
   // Per causal (query, key, head) triple, B·NH·T(T+1)/2 of them (the shader's napkin maths): dq 6·HS
   // FLOPs (s, dP, dq) and dkv 8·HS (s, dP, dk, dv), each plus 3 for P = exp(s − lse) and dS.
   // Bytes: every operand read once, every output written once.
@@ -47,9 +50,10 @@ export async function attentionBackward(
   const qSize = B * T * NH * HS, kvSize = B * T * NKV * HS, rowSize = B * NH * T;
   const dqCost = { flops: triples * (6 * HS + 3), bytes: 4 * (3 * qSize + 2 * kvSize + rowSize + qSize + rowSize) }; //  dy, y, q, k, v, lse → dq, D
   const dkvCost = { flops: triples * (8 * HS + 3), bytes: 4 * (2 * qSize + 2 * kvSize + 2 * rowSize + 2 * kvSize) }; // dy, q, k, v, D, lse → dk, dv
-  const k4 = (entry: string) => (software ? { ...key, entry: `${entry}_sw`, constants: { HS4: HS / 4 } } : { ...key, entry });
+  const k4 = (entry: string): PipelineKey =>
+    software ? { ...key, entry: `${entry}_sw`, constants: { HS4: HS / 4 } } : { ...key, entry, constants: { NU4: ceilDiv(HS, 64) } };
   return [
-    await makeDispatch(gpu, k4('attention_backward_dq'), [dq, D, dy, y, lse, q, k, v], params, rows(NH), dqCost),
-    await makeDispatch(gpu, k4('attention_backward_dkv'), [dk, dv, dy, D, lse, q, k, v], params, rows(NKV), dkvCost),
+    await makeDispatch(gpu, k4('attention_backward_dq'), [dq, D, dy, y, lse, q, k, v], params, dqGrid, dqCost),
+    await makeDispatch(gpu, k4('attention_backward_dkv'), [dk, dv, dy, D, lse, q, k, v], params, dkvGrid, dkvCost),
   ];
 }

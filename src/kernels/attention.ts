@@ -5,7 +5,7 @@ import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
-import { gridSoftware, needElements, needPositive } from './check';
+import { ceilDiv, gridSoftware, needElements, needPositive } from './check';
 
 export interface AttentionSizes {
   B: number;
@@ -37,10 +37,14 @@ export async function attentionForward(gpu: Gpu, y: Tensor, lse: Tensor, q: Tens
   // y and lse written. (pos0 as built: a KV cache patches it later, which this does not follow.)
   const pairs = B * NH * (Tq * pos0 + (Tq * (Tq + 1)) / 2);
   const cost = { flops: pairs * (4 * HS + 5), bytes: 4 * (2 * B * Tq * NH * HS + 2 * B * (pos0 + Tq) * NKV * HS + B * NH * Tq) };
-  // GPU set: a workgroup per (query, head); software set: an invocation per (query, head), rows read
-  // as vec4 (head sizes that are not a multiple of 4 use the tiled entry).
+  // GPU set: a workgroup of 256 per tile of 64 (query, head) rows of one kv head's group, keys 32 at a
+  // time, grid (NKV, B, row tiles) with the longest tiles started first; NU4 = ceil(HS/64) sizes the
+  // output accumulators. The grid leaves pos0 out (an inference plan patches it later). Software set: an
+  // invocation per (query, head), rows read as vec4 (head sizes that are not a multiple of 4 use the
+  // tiled entry).
   if (gpu.kernels === 'software' && HS % 4 === 0) {
     return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward_sw', constants: { HS4: HS / 4 } }, [y, lse, q, k, v], params, [...gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, Tq * NH), B], cost);
   }
-  return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward' }, [y, lse, q, k, v], params, [Tq, NH, B], cost);
+  const rowTiles = ceilDiv(Tq * (NH / NKV), 64);
+  return makeDispatch(gpu, { shader: 'attention', entry: 'attention_forward', constants: { NU4: ceilDiv(HS, 64) } }, [y, lse, q, k, v], params, [NKV, B, rowTiles], cost);
 }

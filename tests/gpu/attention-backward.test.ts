@@ -25,6 +25,14 @@ describe('attention_backward (causal GQA, recomputed from lse)', () => {
     { B: 1, T: 3, NH: 2, NKV: 2, HS: 6 }, // HS not a multiple of 4: the software set falls back to the tiled entries
     { B: 1, T: 2, NH: 1, NKV: 1, HS: 256 }, // the largest head
     { B: 1, T: 3, NH: 2, NKV: 2, HS: 130 }, // HS not a multiple of 64
+    // the GPU set's tiles (dq: 64 rows = (query, head) pairs of one kv head's group × 32 keys; dkv: 32 keys
+    // × 64 rows at a time): shapes across their edges, every head size class (NU4 = 1 … 4), GQA, batches
+    { B: 2, T: 70, NH: 6, NKV: 2, HS: 64 },
+    { B: 2, T: 130, NH: 6, NKV: 2, HS: 130 },
+    { B: 1, T: 130, NH: 14, NKV: 2, HS: 64 }, // Qwen2.5-0.5B's heads: 7 query heads per kv head
+    { B: 1, T: 40, NH: 4, NKV: 2, HS: 96 },
+    { B: 1, T: 45, NH: 2, NKV: 1, HS: 200 },
+    { B: 1, T: 33, NH: 80, NKV: 1, HS: 8 }, // one query's 80 heads straddle two row tiles
   ];
   for (const c of cases) {
     it(JSON.stringify(c), async () => {
