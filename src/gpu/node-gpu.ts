@@ -31,6 +31,17 @@ function hasVulkanLoader(): boolean {
 
 let cached: GPU | null = null;
 
+/**
+ * On SwiftShader, Dawn's zeroing of workgroup memory through the Vulkan extension compiles into one store
+ * per element: a kernel with 16 KiB of tiles took ~3 s to build (the tiled GPU set's kernels, forced in
+ * the tests). Without the extension Dawn zeroes in a shader loop it writes itself: the same semantics
+ * (WGSL's workgroup variables still start at zero), ~0.2 s to build.
+ */
+function withSwiftShaderToggles(flags: string[]): string[] {
+  if (process.env.VK_ICD_FILENAMES !== SWIFTSHADER_ICD) return flags;
+  return [...flags, 'disable-dawn-features=use_vulkan_zero_initialize_workgroup_memory_extension'];
+}
+
 /** The Dawn GPU object, with WebGPU's globals (GPUBufferUsage, ...) installed on globalThis. */
 export async function nodeGpu(): Promise<GPU> {
   if (cached) return cached;
@@ -57,11 +68,11 @@ export async function nodeGpu(): Promise<GPU> {
     }
   }
   const flags = process.platform === 'linux' ? ['backend=vulkan'] : [];
-  let gpu = mod.create(flags);
+  let gpu = mod.create(withSwiftShaderToggles(flags));
   // A device node without a working driver: fall back to SwiftShader rather than fail.
   if (process.platform === 'linux' && !process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD) && !(await gpu.requestAdapter())) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-    gpu = mod.create(flags);
+    gpu = mod.create(withSwiftShaderToggles(flags));
   }
   cached = gpu;
   return gpu;
