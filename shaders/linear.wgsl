@@ -2,6 +2,8 @@
 // gradient to its input.
 //
 //   linear_forward         Y[m, y_col0 + n] (=|+=) Σ_k X[m,k]            · deq(W)[w_row0 + n, k]  (+ bias[n])   n < N
+//                          or, with HAS_RESIDUAL, Y = R + … where R (binding 8 instead of the bias) is laid out as
+//                          Y: a residual stream's add (o_proj, down_proj) without first copying it into Y
 //   linear_forward_rows    the same without a bias (the lm_head's vocabulary passes)
 //   linear_backward_input  dX[m, k]         (=|+=) Σ_n dY[m, y_col0 + n] · deq(W)[w_row0 + n, k]                n < N
 //
@@ -22,7 +24,8 @@
 // of a chunked weight is the sum over its chunks: the launcher's first dispatch writes with the
 // caller's accumulate flag, the others add. Y, dY: rows ldy wide.
 // Bindings: 0 params, 1 Y / dX (out), 2 X / dY, 3 W (u32 words), 4 scale [blocks], 5 table, 6 ea, 7 eb,
-//           8 bias [N]. Unused ones (scale/table for BITS=32, ea/eb with r = 0, bias without HAS_BIAS)
+//           8 bias [N] or residual (as Y). Unused ones (scale/table for BITS=32, ea/eb with r = 0, binding 8
+//           without HAS_BIAS or HAS_RESIDUAL)
 //           get a 4-byte dummy; the GPU entries share one tile function, so all three have binding 8,
 //           while `layout: 'auto'` leaves it out of linear_backward_input_sw.
 //
@@ -43,6 +46,7 @@
 
 override BITS: u32 = 32u;
 override HAS_BIAS: bool = false;
+override HAS_RESIDUAL: bool = false;   // never with HAS_BIAS: both read binding 8
 
 struct Params { M: u32, N: u32, K: u32, ldy: u32, y_col0: u32, accumulate: u32, w_row0: u32, r: u32, e_row0: u32, e_scale: f32 }
 
@@ -54,7 +58,7 @@ struct Params { M: u32, N: u32, K: u32, ldy: u32, y_col0: u32, accumulate: u32, 
 @group(0) @binding(5) var<storage, read> table: array<f32>;
 @group(0) @binding(6) var<storage, read> ea: array<f32>;
 @group(0) @binding(7) var<storage, read> eb: array<f32>;
-@group(0) @binding(8) var<storage, read> bias: array<f32>;
+@group(0) @binding(8) var<storage, read> addend: array<f32>;   // the bias [N], or the residual (as Y)
 
 var<workgroup> book: array<f32, 256>;   // the code book (16 NF4 or 256 int8 entries), read per decoded weight
 
@@ -63,6 +67,14 @@ fn weight(e: u32) -> f32 {
   let per_word = 32u / BITS;
   let code = (W[e / per_word] >> ((e % per_word) * BITS)) & (0xffffffffu >> (32u - BITS));  // the low BITS bits
   return table[code] * scale[e / 64u];
+}
+
+// The forward's output value before `accumulate`: the product plus the bias of column n, or the
+// residual's element at Y's index yi.
+fn epilogue(v: f32, n: u32, yi: u32) -> f32 {
+  if (HAS_BIAS) { return v + addend[n]; }
+  if (HAS_RESIDUAL) { return v + addend[yi]; }
+  return v;
 }
 
 // Codes per u32 word, and whether the GPU entries decode whole words (see the header).
@@ -229,8 +241,8 @@ fn linear_tile(backward: bool, wg: vec3<u32>, lid: vec3<u32>) {
         var v = acc[2u * i + h][j];
         var yi = m * p.K + n;   // dX [M, K]
         if (!backward) {
-          if (HAS_BIAS) { v += bias[n]; }
           yi = m * p.ldy + p.y_col0 + n;
+          v = epilogue(v, n, yi);
         }
         if (p.accumulate == 1u) { v += Y[yi]; }
         Y[yi] = v;
@@ -309,9 +321,8 @@ fn linear_forward_sw(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + j;
       if (n >= p.N) { break; }
-      var v = acc[i][j];
-      if (HAS_BIAS) { v += bias[n]; }
       let yi = m * p.ldy + p.y_col0 + n;
+      var v = epilogue(acc[i][j], n, yi);
       if (p.accumulate == 1u) { v += Y[yi]; }
       Y[yi] = v;
     }

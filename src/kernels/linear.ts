@@ -41,8 +41,14 @@ export interface LinearOptions {
   adapter?: AdapterTerm;
 }
 
-/** Y[M, N] = X[M, K] · deq(W)ᵀ + bias, one dispatch per row chunk of W. */
-export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, M: number, o: LinearOptions = {}): Promise<Dispatch[]> {
+export interface ForwardOptions extends LinearOptions {
+  /** Y = residual + X·deq(W)ᵀ: a residual stream laid out as Y (ldy, yCol0), read instead of copied into Y
+   *  first. Not with a bias (they share a binding) nor with accumulate, and not Y's own buffer. */
+  residual?: Tensor;
+}
+
+/** Y[M, N] = X[M, K] · deq(W)ᵀ + bias (or + residual), one dispatch per row chunk of W. */
+export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, M: number, o: ForwardOptions = {}): Promise<Dispatch[]> {
   const { N, K, bits } = W;
   needPositive('linear_forward', { M, N, K });
   const ldy = o.ldy ?? N;
@@ -50,6 +56,13 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
   needElements('linear_forward', Y, (M - 1) * ldy + yCol0 + N);
   needElements('linear_forward', X, M * K);
   if (W.bias && W.chunks.length > 1) throw new ShapeError(`linear_forward: ${W.name} has a bias and several chunks`);
+  const R = o.residual;
+  if (R) {
+    if (W.bias) throw new ShapeError(`linear_forward: ${W.name} has a bias, which shares its binding with the residual`, 'copy the residual into Y and accumulate instead');
+    if (o.accumulate) throw new ShapeError('linear_forward: a residual input and accumulate are two ways of adding to Y; pass one');
+    if (R.buffer === Y.buffer) throw new ShapeError(`linear_forward: ${R.name} and ${Y.name} share a buffer (a read_write binding may not alias another)`);
+    needElements('linear_forward', R, (M - 1) * ldy + yCol0 + N);
+  }
   const ad = o.adapter;
   if (ad) needAdapter('linear_forward', ad, M, N, [N, ad.r]);
   const { dummy } = quantTables(gpu);
@@ -61,11 +74,12 @@ export async function linearForward(gpu: Gpu, Y: Tensor, X: Tensor, W: QWeight, 
     out.push(
       await makeDispatch(
         gpu,
-        { shader: 'linear', entry: entryFor(gpu, 'linear_forward'), constants: { BITS: bits, HAS_BIAS: W.bias ? 1 : 0 } },
-        [Y, X, c.words, c.scale ?? dummy, tableFor(gpu, bits), ad?.a ?? dummy, ad?.b ?? dummy, W.bias ?? dummy],
+        { shader: 'linear', entry: entryFor(gpu, 'linear_forward'), constants: { BITS: bits, HAS_BIAS: W.bias ? 1 : 0, HAS_RESIDUAL: R ? 1 : 0 } },
+        [Y, X, c.words, c.scale ?? dummy, tableFor(gpu, bits), ad?.a ?? dummy, ad?.b ?? dummy, W.bias ?? R ?? dummy],
         params,
         linearGrid(gpu, M, c.rows),
-        W.bias ? { flops: cost.flops + M * c.rows, bytes: cost.bytes + 4 * c.rows } : cost,
+        // A bias: one add per output and its N floats read; a residual: one add and one float read per output.
+        W.bias ? { flops: cost.flops + M * c.rows, bytes: cost.bytes + 4 * c.rows } : R ? { flops: cost.flops + M * c.rows, bytes: cost.bytes + 4 * M * c.rows } : cost,
       ),
     );
   }

@@ -14,7 +14,6 @@ import type { Gpu } from '../gpu/device';
 import type { Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
 import { attentionBackward } from '../kernels/attention-backward';
-import { scaleForward } from '../kernels/elementwise';
 import { attentionForward } from '../kernels/attention';
 import { rmsnormBackward, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
 import { ropeBackward, ropeForward } from '../kernels/rope';
@@ -81,15 +80,15 @@ export async function layerForward(c: LayerContext, l: number, x: LayerTensors):
   const at = await attentionForward(gpu, x.att, x.lse, x.qr, kv.keys, kv.values, { B, Tq: T, S: kv.S, NH, NKV, HS, pos0: 0 });
   add(at); //                                                                                       att = softmax(qr·krᵀ)·v
   c.atPos0?.(at, 5);
-  if (x.xmid !== x.xin) add(await scaleForward(gpu, x.xmid, x.xin, 1, BT * C)); //                 xmid = x
-  await project.forward(l, 'o_proj', x.xmid, x.att, true); //                                       xmid += att·Woᵀ
+  // xmid = x + att·Woᵀ: added in place when xmid is x (inference), else with x read as the residual.
+  await project.forward(l, 'o_proj', x.xmid, x.att, x.xmid === x.xin, x.xmid === x.xin ? undefined : x.xin);
   add(await rmsnormForward(gpu, x.h2, x.rstd2, x.xmid, Lw.mlpNorm, BT, C, eps)); //               h2 = norm(xmid)
   await project.forward(l, 'gate_proj', x.gate, x.h2, false); //                                    gate = h2·Wgᵀ
   await project.forward(l, 'up_proj', x.up, x.h2, false); //                                        up = h2·Wuᵀ
   add(await swigluForward(gpu, x.act, x.gate, x.up, BT * I)); //                                   act = silu(gate)·up
   if (x.xout) {
-    if (x.xout !== x.xmid) add(await scaleForward(gpu, x.xout, x.xmid, 1, BT * C)); //            x' = xmid
-    await project.forward(l, 'down_proj', x.xout, x.act, true); //                                  x' += act·Wdᵀ
+    // x' = xmid + act·Wdᵀ, in place or with xmid read as the residual.
+    await project.forward(l, 'down_proj', x.xout, x.act, x.xout === x.xmid, x.xout === x.xmid ? undefined : x.xmid);
   } else {
     await project.adapterInput(l, 'down_proj', x.act); //                                            (recomputing: only u of act·Wdᵀ's adapter)
   }
@@ -115,13 +114,13 @@ export async function layerBackward(c: LayerContext, l: number, x: LayerTensors,
   const BT = B * T;
   const Lw = c.w.layers[l];
   const Lg = full?.layers[l];
-  await project.backward(l, 'down_proj', g.dact, g.dx, x.act, false); //                             undoes x' += act·Wdᵀ
+  await project.backward(l, 'down_proj', g.dact, g.dx, x.act, false); //                             undoes x' = xmid + act·Wdᵀ
   add(await swigluBackward(gpu, g.dgate, g.dup, g.dact, x.gate, x.up, BT * I)); //                   undoes act = silu(gate)·up
   await project.backward(l, 'gate_proj', g.dh, g.dgate, x.h2, false); //                             undoes gate = h2·Wgᵀ
   await project.backward(l, 'up_proj', g.dh, g.dup, x.h2, true); //                                  undoes up = h2·Wuᵀ
   if (Lg) add(await rmsnormBackwardWeight(gpu, Lg.mlpNorm, g.dh, x.xmid, x.rstd2, BT, C));
   add(await rmsnormBackward(gpu, g.dx, g.dh, x.xmid, Lw.mlpNorm, x.rstd2, BT, C, true)); //          undoes h2 = norm(xmid); dx is now d xmid
-  await project.backward(l, 'o_proj', g.datt, g.dx, x.att, false); //                                undoes xmid += att·Woᵀ
+  await project.backward(l, 'o_proj', g.datt, g.dx, x.att, false); //                                undoes xmid = x + att·Woᵀ
   add(await attentionBackward(gpu, g.dqn, g.dkn, g.dv, g.D, g.datt, x.att, x.lse, x.qr, x.kr, x.v, { B, T, NH, NKV, HS })); // undoes att = softmax(qr·krᵀ)·v
   add(await ropeBackward(gpu, g.dqn, rope, BT, NH, HS, T)); //                                        undoes the rotations
   add(await ropeBackward(gpu, g.dkn, rope, BT, NKV, HS, T));

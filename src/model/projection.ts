@@ -23,8 +23,9 @@ export interface FullGrads {
 }
 
 export interface Projection {
-  /** y (=|+=) x·Wᵀ + b (+ LoRA) for projection t of layer l. */
-  forward(l: number, t: LoraTarget, y: Tensor, x: Tensor, accumulate: boolean): Promise<void>;
+  /** y (=|+=) x·Wᵀ + b (+ LoRA) for projection t of layer l; with `residual` (not accumulating),
+   *  y = residual + x·Wᵀ + b (+ LoRA): a residual stream's add without copying it into y first. */
+  forward(l: number, t: LoraTarget, y: Tensor, x: Tensor, accumulate: boolean, residual?: Tensor): Promise<void>;
   /** Only the adapter's u = dropout(x)·Aᵀ (what the backward pass reads), when recomputing a layer. */
   adapterInput(l: number, t: LoraTarget, x: Tensor): Promise<void>;
   /** Undoes `forward`: dx (=|+=) dy·W (+ LoRA), and the gradients of whatever is trained. */
@@ -88,11 +89,13 @@ export function projection(o: ProjectionOptions): Projection {
   return {
     adapterInput,
 
-    async forward(l, t, y, x, accumulate) {
+    async forward(l, t, y, x, accumulate, residual) {
       const P = pair(l, t);
       if (P) await adapterInput(l, t, x); //                                                  u = dropout(x)·Aᵀ first: the
       const adapter = P ? { a: o.u(l, t), b: P.B, r, scale: lora!.scale } : undefined; //     base launch adds s·u·Bᵀ
-      add(await linearForward(gpu, y, x, w.layers[l][t], BT, { accumulate, adapter })); //      y (=|+=) x·Wᵀ + b + s·u·Bᵀ
+      // (A residual goes to o_proj and down_proj, which have no bias in any supported architecture:
+      // config.ts refuses attention_bias; linear_forward refuses a bias with a residual, naming the weight.)
+      add(await linearForward(gpu, y, x, w.layers[l][t], BT, { accumulate, adapter, residual })); // y (=|+=) [residual +] x·Wᵀ + b + s·u·Bᵀ
     },
 
     // dB += s·dyᵀ·u, du = s·dy·B, dA += duᵀ·dropout(x), dx (=|+=) dy·W + mask ⊙ du·A; full: dW += dyᵀ·x, db += Σ dy.

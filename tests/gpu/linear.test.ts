@@ -118,3 +118,25 @@ describe("a LoRA adapter's second product in the same launch", () => {
     });
   }
 });
+
+describe('a residual stream added in the forward launch (o_proj, down_proj)', () => {
+  for (const [bits, M, N, K, chunks] of [[4, 70, 130, 72, 1], [32, 5, 96, 150, 3]] as [Bits, number, number, number, number][]) {
+    it(`Y = R + X·deq(W)ᵀ + s·u·Bᵀ, bits=${bits} M=${M} N=${N} K=${K}, ${chunks} chunk(s)`, async () => {
+      const gpu = await getGpu();
+      const scratch = new LoadScratch(gpu);
+      const r = 4, s = 0.5;
+      const Wf = randomArray(N * K, 51, 0.5), X = randomArray(M * K, 52), R = randomArray(M * N, 53), u = randomArray(M * r, 54), B = randomArray(N * r, 55);
+      const { weight } = await loadWeight(gpu, scratch, f32Source('w', Wf), N, K, bits, 'base', chunks > 1 ? bindingFor(N, K, bits, chunks) : 1 << 24);
+      const tX = upload(gpu, 'X', X), tR = upload(gpu, 'R', R), tu = upload(gpu, 'u', u), tB = upload(gpu, 'B', B), tY = poisoned(gpu, 'Y', M * N);
+      const y = await runAndRead(gpu, await linearForward(gpu, tY, tX, weight, M, { residual: tR, adapter: { a: tu, b: tB, r, scale: s } }), tY);
+      const base = ref.linearForward(X, loadedWeights(Wf, bits), null, M, N, K), lora = matmulRef.matmulForward(u, B, M, N, r);
+      expect(firstMismatch(y, base.map((v, i) => R[i] + v + s * lora[i]), 1e-5, 1e-5)).toBeNull();
+      expect((await gpu.read(tR)).every((v, i) => v === Math.fround(R[i]))).toBe(true); // the residual is only read
+      await expect(linearForward(gpu, tY, tX, weight, M, { residual: tY })).rejects.toThrow(/share a buffer/);
+      await expect(linearForward(gpu, tY, tX, weight, M, { residual: tR, accumulate: true })).rejects.toThrow(/pass one/);
+      destroyWeight(gpu, weight);
+      scratch.destroy();
+      free(gpu, tX, tR, tu, tB, tY);
+    });
+  }
+});
