@@ -47,6 +47,13 @@ fn b_index(form: u32, d: u32, s: u32) -> u32 {
   return d * p.S + s;                         // W[d, s] (W is [N=D, K=S]) or X[d, s]
 }
 
+// C[ci] = alpha·x, or += with p.accumulate: every entry's output rule.
+fn put_c(ci: u32, x: f32) {
+  var v = p.alpha * x;
+  if (p.accumulate == 1u) { v += C[ci]; }
+  C[ci] = v;
+}
+
 // (d, row or column) in the tile of the i-th value an invocation fetches of an operand that runs
 // along d in memory (A in forms 0 and 1, B in form 0) or along its other index.
 fn tile_at(along_d: bool, t: u32, i: u32) -> vec2<u32> {
@@ -101,10 +108,7 @@ fn matmul_tile(form: u32, wg: vec3<u32>, lid: vec3<u32>) {
       for (var j = 0u; j < 4u; j++) {
         let s = corner.y + gemm_col(lid.x, h, j);
         if (s >= p.S) { continue; }
-        let ci = wg.z * p.batch_c + r * p.S + s;
-        var v = p.alpha * acc[2u * i + h][j];
-        if (p.accumulate == 1u) { v += C[ci]; }
-        C[ci] = v;
+        put_c(wg.z * p.batch_c + r * p.S + s, acc[2u * i + h][j]);
       }
     }
   }
@@ -212,9 +216,7 @@ fn matmul_skinny(form: u32, wg: vec3<u32>, lid: vec3<u32>) {
     for (var q = 0u; q < 4u; q++) { sum += sk_wide[(q * SKW + w) * 16u + j]; }
     var ci = wg.z * p.batch_c + (w0 + w) * p.S + j;
     if (NARROW_ROWS) { ci = wg.z * p.batch_c + j * p.S + w0 + w; }
-    var v = p.alpha * sum;
-    if (p.accumulate == 1u) { v += C[ci]; }
-    C[ci] = v;
+    put_c(ci, sum);
   }
 }
 
@@ -276,10 +278,7 @@ fn matmul_block(form: u32, gid: vec3<u32>, nwg: vec3<u32>) {
     if (r0 + i >= p.R) { break; }
     for (var j = 0u; j < 4u; j++) {
       if (s0 + j >= p.S) { break; }
-      let ci = c_base + (r0 + i) * p.S + s0 + j;
-      var v = p.alpha * acc[i][j];
-      if (p.accumulate == 1u) { v += C[ci]; }
-      C[ci] = v;
+      put_c(c_base + (r0 + i) * p.S + s0 + j, acc[i][j]);
     }
   }
 }
