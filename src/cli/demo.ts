@@ -157,7 +157,7 @@ export async function demoCommand(argv: string[]): Promise<void> {
   if (!cfg.showsEffect) process.stderr.write(`--quick is ${SMOKE}\n`);
   const gpu = await cliDevice();
   const model = await loadModel(gpu, { kind: 'dir', path: modelDir }, { quant: 'none' });
-  process.stderr.write(`demo model: ${model.report.parameters.toLocaleString('en')} parameters, on ${gpu.adapter.name}\n`);
+  process.stderr.write(`demo model: ${model.report.parameters.toLocaleString('en')} parameters, on ${gpu.adapter.name} (${gpu.kernels} kernel set)\n`);
   const line = progressLine();
   const print = runProgress(line, { whole: seeds.length > 1 ? 'demo (every seed)' : 'demo' });
   const reports: PipelineReport[] = [];
