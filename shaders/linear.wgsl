@@ -82,30 +82,25 @@ fn codes_per_word() -> u32 { return 32u / BITS; }
 fn packed() -> bool { return BITS != 32u && p.K % codes_per_word() == 0u; }
 
 // One slab of both operands, fetched into registers ahead of use: 16 values of A (X or dY), and of
-// the weight either 16 raw elements (f32 bits, or codes decoded one by one) or whole packed words
-// (2 NF4 / 4 int8 per invocation) with their scales.
+// the weight either 16 raw elements (f32 bits, or codes decoded one by one) or packed words with their
+// scales (backward: 2 NF4 / 4 int8 words per invocation; forward: 4 words, one per row, in the first 32
+// NF4 / 64 int8 invocations).
 struct Slab { a: array<f32, 16>, w: array<u32, 16>, sc: array<f32, 4> }
 
-// Tile coordinates of the i-th value of A an invocation fetches: (row, d), 16 invocations per row.
-fn a_at(t: u32, i: u32) -> vec2<u32> { let idx = t + 64u * i; return vec2<u32>(idx / 16u, idx % 16u); }
-
-// The i-th packed word an invocation fetches: (d, s) of its first code in the tile.
-fn word_at(backward: bool, t: u32, i: u32) -> vec2<u32> {
+// The packed words of the weight an invocation fetches (K % codes per word == 0, so a word's codes lie
+// all inside or all outside the matrix and in one block of 64).
+//   backward: codes run along s (k): the i-th word is (d, s) = (idx / wpr, (idx % wpr) · codes), idx = t + 64·i,
+//             with wpr = 64 / codes words per slab row: its codes make whole vec4s along s;
+//   forward:  codes run along d (k) within one row s (n): invocation t < 16 · (16 / codes) takes rows
+//             4·(t % 16)…+3 at codes d = (t / 16) · codes…, one word per row, so each decoded code is one
+//             whole vec4 over four neighbouring s (see gemm-tile's one-writer rule).
+fn words_per_slab_row() -> u32 { return GT / codes_per_word(); }
+fn bwd_word_at(t: u32, i: u32) -> vec2<u32> {
   let idx = t + 64u * i;
-  if (backward) {   // a slab row (one n) holds 64 / per_word words along k
-    let wpr = GT / codes_per_word();
-    return vec2<u32>(idx / wpr, (idx % wpr) * codes_per_word());
-  }
-  let wpr = GK / codes_per_word();   // a tile row (one n) holds 16 / per_word words along k = d
-  return vec2<u32>((idx % wpr) * codes_per_word(), idx / wpr);
+  return vec2<u32>(idx / words_per_slab_row(), (idx % words_per_slab_row()) * codes_per_word());
 }
-
-// The i-th single weight element: (d, s) in the tile, along memory.
-fn elem_at(backward: bool, t: u32, i: u32) -> vec2<u32> {
-  let idx = t + 64u * i;
-  if (backward) { return vec2<u32>(idx / GT, idx % GT); }
-  return vec2<u32>(idx % GK, idx / GK);
-}
+fn fwd_word_task(t: u32) -> vec2<u32> { return vec2<u32>((t / 16u) * codes_per_word(), 4u * (t % 16u)); }
+fn fwd_word_tasks() -> u32 { return 16u * (GK / codes_per_word()); }
 
 // Flat index in the chunk of weight (d, s) of the tile whose corner is (row0 of W's n, k0).
 fn w_index(backward: bool, ds: vec2<u32>, d0: u32, col0: u32) -> u32 {
@@ -118,34 +113,39 @@ fn w_inside(backward: bool, ds: vec2<u32>, d0: u32, col0: u32) -> bool {
   return col0 + ds.y < p.N && d0 + ds.x < p.K;
 }
 
+fn fetch_word(slab: ptr<function, Slab>, j: u32, backward: bool, ds: vec2<u32>, d0: u32, col0: u32) {
+  var word = 0u;
+  var sc = 0.0;
+  if (w_inside(backward, ds, d0, col0)) {
+    let e = w_index(backward, ds, d0, col0);
+    word = W[e / codes_per_word()];
+    sc = scale[e / 64u];
+  }
+  (*slab).w[j] = word;
+  (*slab).sc[j] = sc;
+}
+
 fn fetch(slab: ptr<function, Slab>, backward: bool, t: u32, row0: u32, col0: u32, d0: u32) {
   let D = select(p.K, p.N, backward);
   let lda = select(p.K, p.ldy, backward);
   let aoff = select(0u, p.y_col0, backward);
-  for (var i = 0u; i < 16u; i++) {
-    let rd = a_at(t, i);
+  for (var i = 0u; i < 16u; i++) {   // A = X or dY, rows along d
+    let dr = gemm_at(true, t, i);
     var v = 0.0;
-    if (row0 + rd.x < p.M && d0 + rd.y < D) { v = X[(row0 + rd.x) * lda + aoff + d0 + rd.y]; }
+    if (row0 + dr.y < p.M && d0 + dr.x < D) { v = X[(row0 + dr.y) * lda + aoff + d0 + dr.x]; }
     (*slab).a[i] = v;
   }
   if (packed()) {
-    // Whole words: a word's codes all lie inside or all outside the matrix (K % per_word == 0).
-    for (var i = 0u; i < 16u / codes_per_word(); i++) {
-      let ds = word_at(backward, t, i);
-      var word = 0u;
-      var sc = 0.0;
-      if (w_inside(backward, ds, d0, col0)) {
-        let e = w_index(backward, ds, d0, col0);
-        word = W[e / codes_per_word()];
-        sc = scale[e / 64u];
-      }
-      (*slab).w[i] = word;
-      (*slab).sc[i] = sc;
+    if (backward) {
+      for (var i = 0u; i < 16u / codes_per_word(); i++) { fetch_word(slab, i, true, bwd_word_at(t, i), d0, col0); }
+    } else if (t < fwd_word_tasks()) {
+      let task = fwd_word_task(t);
+      for (var j = 0u; j < 4u; j++) { fetch_word(slab, j, false, task + vec2<u32>(0u, j), d0, col0); }
     }
     return;
   }
-  for (var i = 0u; i < 16u; i++) {
-    let ds = elem_at(backward, t, i);
+  for (var i = 0u; i < 16u; i++) {   // one element at a time; the weight's rows run along d forward, along s backward
+    let ds = gemm_at(!backward, t, i);
     var v = 0.0;
     if (w_inside(backward, ds, d0, col0)) { v = weight(w_index(backward, ds, d0, col0)); }
     (*slab).w[i] = bitcast<u32>(v);
@@ -155,13 +155,13 @@ fn fetch(slab: ptr<function, Slab>, backward: bool, t: u32, row0: u32, col0: u32
 // The adapter's slab from j0 on, laid out as fetch's one-element-at-a-time weight.
 fn fetch_adapter(slab: ptr<function, Slab>, backward: bool, t: u32, row0: u32, col0: u32, j0: u32) {
   for (var i = 0u; i < 16u; i++) {
-    let rd = a_at(t, i);
+    let dr = gemm_at(true, t, i);
     var v = 0.0;
-    if (row0 + rd.x < p.M && j0 + rd.y < p.r) { v = p.e_scale * ea[(row0 + rd.x) * p.r + j0 + rd.y]; }
+    if (row0 + dr.y < p.M && j0 + dr.x < p.r) { v = p.e_scale * ea[(row0 + dr.y) * p.r + j0 + dr.x]; }
     (*slab).a[i] = v;
   }
   for (var i = 0u; i < 16u; i++) {
-    let ds = elem_at(backward, t, i);
+    let ds = gemm_at(!backward, t, i);
     let j = j0 + ds.x;
     let c = col0 + ds.y;
     var v = 0.0;
@@ -174,34 +174,37 @@ fn fetch_adapter(slab: ptr<function, Slab>, backward: bool, t: u32, row0: u32, c
   }
 }
 
-// Slab registers into workgroup memory; `words`: the weight was fetched as packed words.
+// Code c of a packed word, decoded and scaled.
+fn decode(word: u32, c: u32, sc: f32) -> f32 {
+  return sc * book[(word >> (c * BITS)) & (0xffffffffu >> (32u - BITS))];
+}
+
+// Slab registers into workgroup memory, whole vec4s only; `words`: the weight was fetched as packed words.
 fn stage(slab: ptr<function, Slab>, backward: bool, t: u32, words: bool) {
-  for (var i = 0u; i < 16u; i++) {
-    let rd = a_at(t, i);
-    gemm_put_a(rd.y, rd.x, (*slab).a[i]);
-  }
+  gemm_stage4(true, true, t, &((*slab).a));
   if (words) {
-    let mask = 0xffffffffu >> (32u - BITS);
-    for (var i = 0u; i < 16u / codes_per_word(); i++) {
-      let ds = word_at(backward, t, i);
-      let word = (*slab).w[i];
-      let sc = (*slab).sc[i];
-      for (var c = 0u; c < codes_per_word(); c += 4u) {
-        let v = sc * vec4<f32>(book[(word >> (c * BITS)) & mask], book[(word >> ((c + 1u) * BITS)) & mask],
-                               book[(word >> ((c + 2u) * BITS)) & mask], book[(word >> ((c + 3u) * BITS)) & mask]);
-        if (backward) {
-          gemm_put_b4(ds.x, ds.y + c, v);   // codes run along s
-        } else {
-          for (var j = 0u; j < 4u; j++) { gemm_put_b(ds.x + c + j, ds.y, v[j]); }   // codes run along d
+    if (backward) {   // a word's codes run along s: vec4s of 4 codes
+      for (var i = 0u; i < 16u / codes_per_word(); i++) {
+        let ds = bwd_word_at(t, i);
+        let word = (*slab).w[i];
+        let sc = (*slab).sc[i];
+        for (var c = 0u; c < codes_per_word(); c += 4u) {
+          gemm_put_b4(ds.x, ds.y + c, vec4<f32>(decode(word, c, sc), decode(word, c + 1u, sc), decode(word, c + 2u, sc), decode(word, c + 3u, sc)));
         }
+      }
+    } else if (t < fwd_word_tasks()) {   // four rows' words: code c of each is one vec4 along s
+      let task = fwd_word_task(t);
+      let w = (*slab).w;
+      let sc = (*slab).sc;
+      for (var c = 0u; c < codes_per_word(); c++) {
+        gemm_put_b4(task.x + c, task.y, vec4<f32>(decode(w[0], c, sc[0]), decode(w[1], c, sc[1]), decode(w[2], c, sc[2]), decode(w[3], c, sc[3])));
       }
     }
     return;
   }
-  for (var i = 0u; i < 16u; i++) {
-    let ds = elem_at(backward, t, i);
-    gemm_put_b(ds.x, ds.y, bitcast<f32>((*slab).w[i]));
-  }
+  var b: array<f32, 16>;
+  for (var i = 0u; i < 16u; i++) { b[i] = bitcast<f32>((*slab).w[i]); }
+  gemm_stage4(false, !backward, t, &b);
 }
 
 fn linear_tile(backward: bool, wg: vec3<u32>, lid: vec3<u32>) {

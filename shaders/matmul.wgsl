@@ -54,23 +54,17 @@ fn put_c(ci: u32, x: f32) {
   C[ci] = v;
 }
 
-// (d, row or column) in the tile of the i-th value an invocation fetches of an operand that runs
-// along d in memory (A in forms 0 and 1, B in form 0) or along its other index.
-fn tile_at(along_d: bool, t: u32, i: u32) -> vec2<u32> {
-  let idx = t + 64u * i;
-  if (along_d) { return vec2<u32>(idx % GK, idx / GK); }
-  return vec2<u32>(idx / GT, idx % GT);
-}
-
 struct Slab { a: array<f32, 16>, b: array<f32, 16> }
 
+// Each operand is fetched at lib/gemm-tile.wgsl's gemm_at places: along d when it runs along d in memory
+// (A in forms 0 and 1, B in form 0), else along its rows or columns; staged as whole vec4s.
 fn fetch(slab: ptr<function, Slab>, form: u32, t: u32, corner: vec3<u32>, d0: u32, batch: u32) {
   for (var i = 0u; i < 16u; i++) {
-    let ta = tile_at(form != 2u, t, i);
+    let ta = gemm_at(form != 2u, t, i);
     var av = 0.0;
     if (corner.x + ta.y < p.R && d0 + ta.x < p.D) { av = A[batch * p.batch_a + a_index(form, corner.x + ta.y, d0 + ta.x)]; }
     (*slab).a[i] = av;
-    let tb = tile_at(form == 0u, t, i);
+    let tb = gemm_at(form == 0u, t, i);
     var bv = 0.0;
     if (corner.y + tb.y < p.S && d0 + tb.x < p.D) { bv = B[batch * p.batch_b + b_index(form, d0 + tb.x, corner.y + tb.y)]; }
     (*slab).b[i] = bv;
@@ -78,12 +72,8 @@ fn fetch(slab: ptr<function, Slab>, form: u32, t: u32, corner: vec3<u32>, d0: u3
 }
 
 fn stage(slab: ptr<function, Slab>, form: u32, t: u32) {
-  for (var i = 0u; i < 16u; i++) {
-    let ta = tile_at(form != 2u, t, i);
-    gemm_put_a(ta.x, ta.y, (*slab).a[i]);
-    let tb = tile_at(form == 0u, t, i);
-    gemm_put_b(tb.x, tb.y, (*slab).b[i]);
-  }
+  gemm_stage4(true, form != 2u, t, &((*slab).a));
+  gemm_stage4(false, form == 0u, t, &((*slab).b));
 }
 
 fn matmul_tile(form: u32, wg: vec3<u32>, lid: vec3<u32>) {
@@ -151,7 +141,7 @@ const SKD: u32 = 64u;    // depth of a slab
 const SKP: u32 = 65u;    // padded row of the wide tile
 
 var<workgroup> sk_wide: array<f32, 1040>;          // [w · 65 + d], 16 × 64 (+ padding); then the partial sums
-var<workgroup> sk_narrow: array<vec4<f32>, 256>;   // [d · 4 + j / 4][j % 4], 64 × 16
+var<workgroup> sk_narrow: array<vec4<f32>, 256>;   // [d · 4 + j / 4] = j…j+3 at d, 64 × 16
 
 // The wide and the narrow operand of C, whichever side is narrow.
 fn sk_wide_val(form: u32, w: u32, d: u32, z: u32) -> f32 {
@@ -189,10 +179,21 @@ fn matmul_skinny(form: u32, wg: vec3<u32>, lid: vec3<u32>) {
       var v = 0.0;
       if (w0 + wd.x < wide && d0 + wd.y < p.D) { v = sk_wide_val(form, w0 + wd.x, d0 + wd.y, wg.z); }
       sk_wide[wd.x * SKP + wd.y] = v;
-      let jd = sk_at(narrow_along_d, 16u, t, i);
-      var u = 0.0;
-      if (jd.x < narrow && d0 + jd.y < p.D) { u = sk_narrow_val(form, jd.x, d0 + jd.y, wg.z); }
-      sk_narrow[jd.y * 4u + jd.x / 4u][jd.x % 4u] = u;
+    }
+    // The narrow tile in whole vec4s (4 neighbouring j at one d), one writer each: see the one-writer rule
+    // in lib/gemm-tile.wgsl. Along d, invocation t owns d = t; else 4 invocations share a d, a vec4 each.
+    for (var q = 0u; q < 4u; q++) {
+      var d = t;
+      var j4 = q;
+      if (!narrow_along_d) {
+        d = t / 4u + 16u * q;
+        j4 = t % 4u;
+      }
+      var u = vec4<f32>(0.0);
+      for (var c = 0u; c < 4u; c++) {
+        if (4u * j4 + c < narrow && d0 + d < p.D) { u[c] = sk_narrow_val(form, 4u * j4 + c, d0 + d, wg.z); }
+      }
+      sk_narrow[d * 4u + j4] = u;
     }
     workgroupBarrier();
     for (var dd = 0u; dd < 16u; dd++) {
