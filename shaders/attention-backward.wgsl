@@ -71,13 +71,16 @@ const NONE: u32 = 0xffffffffu;
 
 override NU4: u32 = 1u;      // ceil(HS / 64), 1 … 4
 
+// Race rule: every store into a workgroup array of vectors writes the whole vector, and no two
+// invocations store into the same vector between two barriers. A component store (U[i][c] = x) may
+// access the whole vector (WGSL memory model); Metal and D3D12/FXC do rewrite all of it, so
+// neighbouring invocations storing different components of one vec4 race there. Hence: the staging
+// loops build whole vec4 slots, and the per-row tables are scalar arrays read back as vec4 by probs.
 var<workgroup> U: array<vec4<f32>, 416>;        // the slabs [DK][QST|KST], then the staged operand [KC][HSP]
 var<workgroup> rowOff: array<u32, 64>;          // offset of row r in q, dy, y, dq; NONE past the last row
-var<workgroup> rowN: array<vec4<u32>, 16>;      // keys row r sees: i + 1 (0 past the last row)
-var<workgroup> rowL: array<vec4<f32>, 16>;      // lse of row r
-var<workgroup> rowD: array<vec4<f32>, 16>;      // D of row r
-
-fn put(f: u32, x: f32) { U[f >> 2u][f & 3u] = x; }
+var<workgroup> rowN: array<u32, 64>;            // keys row r sees: i + 1 (0 past the last row)
+var<workgroup> rowL: array<f32, 64>;            // lse of row r
+var<workgroup> rowD: array<f32, 64>;            // D of row r
 
 fn get2(f: u32) -> vec2<f32> {
   let w = U[f >> 2u];
@@ -89,9 +92,9 @@ fn keysPerChunk() -> u32 { return select(select(4u, 8u, NU4 < 4u), 16u, NU4 == 1
 /** Row r's offset, visible keys, lse and D into the row tables (r < 64; `off` NONE for no row). */
 fn setRow(r: u32, off: u32, n: u32, L: f32, D: f32) {
   rowOff[r] = off;
-  rowN[r / 4u][r % 4u] = n;
-  rowL[r / 4u][r % 4u] = L;
-  rowD[r / 4u][r % 4u] = D;
+  rowN[r] = n;
+  rowL[r] = L;
+  rowD[r] = D;
 }
 
 struct Tile { s0: vec4<f32>, s1: vec4<f32>, dp0: vec4<f32>, dp1: vec4<f32> }
@@ -106,29 +109,32 @@ fn scoreTile(lid: u32, b: u32, g: u32, j0: u32, jEnd: u32) -> Tile {
   let kvBase = (b * p.T * p.NKV + g) * p.HS;
   var t: Tile;
   for (var d0 = 0u; d0 < p.HS; d0 += DK) {
+    // Each invocation stores whole vec4 slots: dimension d = d0 + dd of 4 consecutive rows (keys), so 8
+    // neighbouring invocations still read 8 consecutive floats of a row.
     let d = d0 + dd;
-    for (var u = 0u; u < 2u; u++) {              // Q and dO slabs: 64 rows × 8 dimensions
-      let r = lid / 8u + 32u * u;
-      let off = rowOff[r];
-      var xq = 0.0;
-      var xd = 0.0;
+    let r4 = (lid / 8u) % 16u;                   // Q and dO slabs: 64 rows × 8 dimensions, 128 slots each
+    var xq = vec4<f32>(0.0);
+    var xd = vec4<f32>(0.0);
+    for (var e = 0u; e < 4u; e++) {
+      let off = rowOff[4u * r4 + e];
       if (off != NONE && d < p.HS) {
-        xq = q[off + d];
-        xd = dy[off + d];
+        if (lid < 128u) { xq[e] = q[off + d]; } else { xd[e] = dy[off + d]; }
       }
-      put(dd * QST + r, xq);
-      put(DOFF + dd * QST + r, xd);
     }
-    let c = lid / 8u;                            // K and V slabs: 32 keys × 8 dimensions
-    var xk = 0.0;
-    var xv = 0.0;
-    if (j0 + c < jEnd && d < p.HS) {
-      let o = kvBase + (j0 + c) * kvStride + d;
-      xk = k[o];
-      xv = v[o];
+    if (lid < 128u) { U[dd * (QST / 4u) + r4] = xq; } else { U[(DOFF + dd * QST) / 4u + r4] = xd; }
+    if (lid < 128u) {                            // K and V slabs: 32 keys × 8 dimensions, 64 slots each
+      let c4 = (lid / 8u) % 8u;
+      var xk = vec4<f32>(0.0);
+      var xv = vec4<f32>(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        let c = 4u * c4 + e;
+        if (j0 + c < jEnd && d < p.HS) {
+          let o = kvBase + (j0 + c) * kvStride + d;
+          if (lid < 64u) { xk[e] = k[o]; } else { xv[e] = v[o]; }
+        }
+      }
+      if (lid < 64u) { U[(KOFF + dd * KST) / 4u + c4] = xk; } else { U[(VOFF + dd * KST) / 4u + c4] = xv; }
     }
-    put(KOFF + dd * KST + c, xk);
-    put(VOFF + dd * KST + c, xv);
     workgroupBarrier();
     for (var kk = 0u; kk < DK; kk++) {
       let qv = U[kk * (QST / 4u) + ty];
@@ -149,9 +155,10 @@ fn scoreTile(lid: u32, b: u32, g: u32, j0: u32, jEnd: u32) -> Tile {
 struct Probs { P0: vec4<f32>, P1: vec4<f32>, dS0: vec4<f32>, dS1: vec4<f32> }
 
 fn probs(t: Tile, ty: u32, j: u32) -> Probs {
-  let L = rowL[ty];
-  let D = rowD[ty];
-  let n = rowN[ty];
+  let r0 = 4u * ty;
+  let L = vec4<f32>(rowL[r0], rowL[r0 + 1u], rowL[r0 + 2u], rowL[r0 + 3u]);
+  let D = vec4<f32>(rowD[r0], rowD[r0 + 1u], rowD[r0 + 2u], rowD[r0 + 3u]);
+  let n = vec4<u32>(rowN[r0], rowN[r0 + 1u], rowN[r0 + 2u], rowN[r0 + 3u]);
   var r: Probs;
   // masked pairs (key past the row's diagonal, rows past the last) are exactly 0
   r.P0 = select(vec4<f32>(0.0), exp(t.s0 * p.scale - L), vec4<u32>(j) < n);
@@ -210,12 +217,14 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_work
     dSq[(2u * tx + 1u) * 16u + ty] = pr.dS1;
     workgroupBarrier();
     for (var c0 = 0u; c0 < BK && j0 + c0 <= lastKey; c0 += KC) {
-      for (var f = lid; f < KC * HSP; f += 256u) {   // K chunk: KC keys × HSP dimensions
-        let c = f / HSP;
-        let d = f % HSP;
-        var x = 0.0;
-        if (j0 + c0 + c <= lastKey && d < p.HS) { x = k[kvBase + (j0 + c0 + c) * kvStride + d]; }
-        put(f, x);
+      for (var f4 = lid; f4 < KC * HSP / 4u; f4 += 256u) {   // K chunk: KC keys × HSP dimensions, whole vec4s
+        let c = (4u * f4) / HSP;
+        let d = (4u * f4) % HSP;         // HSP is a multiple of 4: the slot's 4 floats share c
+        var x = vec4<f32>(0.0);
+        for (var e = 0u; e < 4u; e++) {
+          if (j0 + c0 + c <= lastKey && d + e < p.HS) { x[e] = k[kvBase + (j0 + c0 + c) * kvStride + d + e]; }
+        }
+        U[f4] = x;
       }
       workgroupBarrier();
       for (var c = 0u; c < KC; c++) {
@@ -259,15 +268,17 @@ fn addRows(acc: ptr<function, array<vec4<f32>, 8>>, lid: u32, R0: u32, nrows: u3
   let HSP = 64u * NU4;
   let KC = keysPerChunk();
   for (var c0 = 0u; c0 < BQ && R0 + c0 < nrows; c0 += KC) {
-    for (var f = lid; f < KC * HSP; f += 256u) {
-      let c = f / HSP;
-      let d = f % HSP;
+    for (var f4 = lid; f4 < KC * HSP / 4u; f4 += 256u) {   // whole vec4 slots
+      let c = (4u * f4) / HSP;
+      let d = (4u * f4) % HSP;           // HSP is a multiple of 4: the slot's 4 floats share c
       let off = rowOff[c0 + c];
-      var x = 0.0;
-      if (off != NONE && d < p.HS) {
-        if (fromQ) { x = q[off + d]; } else { x = dy[off + d]; }
+      var x = vec4<f32>(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        if (off != NONE && d + e < p.HS) {
+          if (fromQ) { x[e] = q[off + d + e]; } else { x[e] = dy[off + d + e]; }
+        }
       }
-      put(f, x);
+      U[f4] = x;
     }
     workgroupBarrier();
     for (var c = 0u; c < KC; c++) {

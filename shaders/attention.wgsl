@@ -25,14 +25,15 @@
 //           there from lse matches.
 //   softmax invocation r < 64 owns row r's running max m and sum l (online softmax): a tile with new
 //           max m' rescales l, and the output accumulators, by exp(m − m'); P = exp(s − m') is written
-//           back over the scores.
+//           back over the scores by all 256 invocations, one whole vec4 (4 rows of a key) each, after
+//           the maxima are in rowM; then invocation r adds up row r's P (in key order).
 //   output  O += P·V: invocation (ty, tx) owns rows 4ty…4ty+3 × dimensions 4(tx + 16u) … +3, u < NU4
 //           (NU4 = ceil(HS/64), an override constant, so HS ≤ 256), 16 FMAs per vec4 of V read. V is
 //           staged KC keys at a time (all HS dimensions, padded to HSP = 64·NU4): KC = 16, 8, 8, 4 for
 //           NU4 = 1 … 4, in the space the Q/K slabs used.
-// Barriers per key tile: 2 per Q/K slab (2·ceil(HS/16)), 2 for the softmax, 2 per V chunk (2·32/KC):
-// 14 at HS = 64 for 64 rows × 32 keys (the previous kernel: 17 per 64 keys of one row).
-// Workgroup memory: 1,664 + 2,048 + 192 floats = 15.3 KiB (under WebGPU's default 16 KiB).
+// Barriers per key tile: 2 per Q/K slab (2·ceil(HS/16)), 3 for the softmax, 2 per V chunk (2·32/KC):
+// 15 at HS = 64 for 64 rows × 32 keys (the previous kernel: 17 per 64 keys of one row).
+// Workgroup memory: 1,664 + 2,048 + 256 floats = 15.5 KiB (under WebGPU's default 16 KiB).
 // Dispatch: (NKV, B, ceil(Tq·G / 64)), the row tile in z and last tile first: workgroups start in
 // about x, y, z order, so the tiles with the most keys start first and the short ones fill the tail.
 // The grid does not depend on pos0: an inference plan patches pos0 in the uniform after the dispatch
@@ -61,14 +62,23 @@ const NONE: u32 = 0xffffffffu;
 override NU4: u32 = 1u;      // ceil(HS / 64), 1 … 4: groups of 64 output dimensions per row
 
 // U holds the Q slab [DK][QST] and the K slab [DK][KST] in the score phase, the V chunk [KC][HSP] in the
-// output phase; written and read as floats through put/get, as vec4 where the loops want them.
+// output phase; read as floats through get2, as vec4 where the loops want them.
+// Race rule: every store into a workgroup array of vectors writes the whole vector, and no two
+// invocations store into the same vector between two barriers. A component store (U[i][c] = x) may
+// access the whole vector (WGSL memory model); Metal and D3D12/FXC do rewrite all of it, so
+// neighbouring invocations storing different components of one vec4 race there. Hence: the staging
+// loops below build whole vec4 slots, the softmax rewrites Ps one whole vec4 per invocation, and the
+// per-row tables are scalar arrays.
 var<workgroup> U: array<vec4<f32>, 416>;
 var<workgroup> Ps: array<vec4<f32>, 512>;      // [key][row / 4]: scores, then P, of the key tile
 var<workgroup> rowOff: array<u32, 64>;         // offset of row r in q and y, NONE past the last row
 var<workgroup> rowN: array<u32, 64>;           // keys row r sees: pos0 + i + 1 (0 past the last row)
-var<workgroup> rowC: array<vec4<f32>, 16>;     // per row: the tile's rescale exp(m − m'), at the end l
+var<workgroup> rowM: array<f32, 64>;           // per row: the running max m' after the tile's scores
+var<workgroup> rowC: array<f32, 64>;           // per row: the tile's rescale exp(m − m'), at the end l
 
-fn put(f: u32, x: f32) { U[f >> 2u][f & 3u] = x; }
+/** Rows 4r4 … 4r4+3 of rowM / rowC as one vec4. */
+fn rowM4(r4: u32) -> vec4<f32> { return vec4<f32>(rowM[4u * r4], rowM[4u * r4 + 1u], rowM[4u * r4 + 2u], rowM[4u * r4 + 3u]); }
+fn rowC4(r4: u32) -> vec4<f32> { return vec4<f32>(rowC[4u * r4], rowC[4u * r4 + 1u], rowC[4u * r4 + 2u], rowC[4u * r4 + 3u]); }
 
 /** Two neighbouring floats f, f + 1 of U (f even). */
 fn get2(f: u32) -> vec2<f32> {
@@ -114,19 +124,22 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
     var s0 = vec4<f32>(0.0);
     var s1 = vec4<f32>(0.0);
     for (var d0 = 0u; d0 < p.HS; d0 += DK) {
+      // Each invocation stores one whole vec4 slot: dimension d = d0 + tx of 4 consecutive rows (keys)
+      // 4ty … 4ty+3, so 16 neighbouring invocations still read 16 consecutive floats of a row.
       let d = d0 + tx;
-      for (var t = 0u; t < 4u; t++) {            // Q slab: 64 rows × 16 dimensions
-        let r = ty + 16u * t;
-        let off = rowOff[r];
-        var x = 0.0;
-        if (off != NONE && d < p.HS) { x = q[off + d]; }
-        put(tx * QST + r, x);
+      var xq = vec4<f32>(0.0);                   // Q slab: 64 rows × 16 dimensions, 256 slots
+      for (var e = 0u; e < 4u; e++) {
+        let off = rowOff[4u * ty + e];
+        if (off != NONE && d < p.HS) { xq[e] = q[off + d]; }
       }
-      for (var t = 0u; t < 2u; t++) {            // K slab: 32 keys × 16 dimensions
-        let c = ty + 16u * t;
-        var x = 0.0;
-        if (j0 + c <= lastKey && d < p.HS) { x = k[kvBase + (j0 + c) * kvStride + d]; }
-        put(KOFF + tx * KST + c, x);
+      U[tx * (QST / 4u) + ty] = xq;
+      if (ty < BK / 4u) {                        // K slab: 32 keys × 16 dimensions, 128 slots
+        var xk = vec4<f32>(0.0);
+        for (var e = 0u; e < 4u; e++) {
+          let c = 4u * ty + e;
+          if (j0 + c <= lastKey && d < p.HS) { xk[e] = k[kvBase + (j0 + c) * kvStride + d]; }
+        }
+        U[(KOFF + tx * KST) / 4u + ty] = xk;
       }
       workgroupBarrier();
       for (var kk = 0u; kk < DK; kk++) {
@@ -141,40 +154,52 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
     Ps[(2u * tx + 1u) * 16u + ty] = s1 * p.scale;
     workgroupBarrier();
 
-    // ── online softmax, one invocation per row ──
+    // ── online softmax: the max per row (invocation r < 64), then P = exp(s − m') over the whole
+    //    workgroup (one whole vec4 of Ps per store), then the sum per row ──
+    let ri = lid / 4u;
+    let rc = lid % 4u;
     if (lid < BQ) {
       let n = rowN[lid];
       let nk = select(0u, min(BK, n - j0), n > j0);   // keys of this tile row lid sees
-      let ri = lid / 4u;
-      let rc = lid % 4u;
       var mx = m;
       for (var c = 0u; c < nk; c++) { mx = max(mx, Ps[c * 16u + ri][rc]); }
-      var sum = 0.0;
-      for (var c = 0u; c < BK; c++) {
-        var pj = 0.0;
-        if (c < nk) { pj = exp(Ps[c * 16u + ri][rc] - mx); }
-        Ps[c * 16u + ri][rc] = pj;
-        sum += pj;
-      }
-      let corr = exp(m - mx);             // 1 while the row has seen nothing (m = mx = NEG)
-      l = l * corr + sum;
+      rowM[lid] = mx;
+      rowC[lid] = exp(m - mx);            // 1 while the row has seen nothing (m = mx = NEG)
       m = mx;
-      rowC[ri][rc] = corr;
     }
     workgroupBarrier();
+    for (var s = lid; s < BK * 16u; s += 256u) {       // slot s: key s / 16, rows 4(s % 16) … +3
+      let c = s / 16u;
+      let r4 = s % 16u;
+      let mx4 = rowM4(r4);
+      let sc = Ps[s];
+      var pv = vec4<f32>(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        if (j0 + c < rowN[4u * r4 + e]) { pv[e] = exp(sc[e] - mx4[e]); }   // masked keys are exactly 0
+      }
+      Ps[s] = pv;
+    }
+    workgroupBarrier();
+    if (lid < BQ) {                       // reads only: overlaps the output phase's reads of Ps
+      var sum = 0.0;
+      for (var c = 0u; c < BK; c++) { sum += Ps[c * 16u + ri][rc]; }
+      l = l * rowC[lid] + sum;
+    }
 
     // ── output: acc = acc·corr + P·V, V staged KC keys at a time ──
-    let corr = rowC[ty];
+    let corr = rowC4(ty);
     for (var u = 0u; u < NU4; u++) {
       for (var e = 0u; e < 4u; e++) { acc[4u * u + e] *= corr; }
     }
     for (var c0 = 0u; c0 < BK && j0 + c0 <= lastKey; c0 += KC) {
-      for (var f = lid; f < KC * HSP; f += 256u) {
-        let c = f / HSP;
-        let d = f % HSP;
-        var x = 0.0;
-        if (j0 + c0 + c <= lastKey && d < p.HS) { x = v[kvBase + (j0 + c0 + c) * kvStride + d]; }
-        put(f, x);
+      for (var f4 = lid; f4 < KC * HSP / 4u; f4 += 256u) {   // one whole vec4 slot per store
+        let c = (4u * f4) / HSP;
+        let d = (4u * f4) % HSP;           // HSP is a multiple of 4: the slot's 4 floats share c
+        var x = vec4<f32>(0.0);
+        for (var e = 0u; e < 4u; e++) {
+          if (j0 + c0 + c <= lastKey && d + e < p.HS) { x[e] = v[kvBase + (j0 + c0 + c) * kvStride + d + e]; }
+        }
+        U[f4] = x;
       }
       workgroupBarrier();
       for (var c = 0u; c < KC; c++) {
@@ -192,7 +217,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
   }
 
   if (lid < BQ) {
-    rowC[lid / 4u][lid % 4u] = l;
+    rowC[lid] = l;
     let R = R0 + lid;
     if (R < nrows) {
       let i = R / G;
@@ -200,7 +225,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
     }
   }
   workgroupBarrier();
-  let lv = rowC[ty];
+  let lv = rowC4(ty);
   for (var a = 0u; a < 4u; a++) {
     let off = rowOff[4u * ty + a];
     if (off == NONE) { continue; }
