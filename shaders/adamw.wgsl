@@ -61,9 +61,16 @@ fn finite(x: f32) -> bool {
 
 @compute @workgroup_size(256)
 fn adamw_step_clipped(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // Each partial is checked as loaded too: a compiler allowed to assume that arithmetic makes no NaN or
+  // Inf (WGSL lets it) could fold the check on the computed S away, never one on a value read from memory.
   var S = 0.0;
-  for (var k = 0u; k < p.segments; k++) { S += sums[64u * k]; }
-  var ok = finite(S);
+  var ok = true;
+  for (var k = 0u; k < p.segments; k++) {
+    let x = sums[64u * k];
+    ok = ok && finite(x);
+    S += x;
+  }
+  ok = ok && finite(S);
   for (var j = 0u; j < p.micro; j++) { ok = ok && finite(losses[j]); }
   if (!ok) { return; }
   let micro = f32(p.micro);
