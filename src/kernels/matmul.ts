@@ -1,6 +1,7 @@
 // Launchers for shaders/matmul.wgsl: the three layouts of a linear layer (y = x·Wᵀ, dX = dY·W,
 // dW = dYᵀ·X). Each returns a Dispatch built once and recorded as often as needed.
 
+import { ShapeError } from '../errors';
 import type { Gpu } from '../gpu/device';
 import { makeDispatch, type Dispatch } from '../gpu/dispatch';
 import type { Tensor } from '../gpu/tensor';
@@ -12,6 +13,9 @@ export interface MatmulOptions {
   /** `+=` into the output instead of `=` (parameter gradients accumulate). */
   accumulate?: boolean;
   alpha?: number;
+  /** Elements between batch items of C, A and B (default: each operand's whole matrix). A stride of 0
+   *  repeats an operand for every item; a larger one skips padding between views of one buffer. */
+  strides?: { c: number; a: number; b: number };
 }
 
 const TILE = 64;
@@ -28,17 +32,21 @@ async function launch(
 ): Promise<Dispatch> {
   const batch = o.batch ?? 1;
   needPositive(entry, { R, S, D, batch });
-  needElements(entry, C, batch * R * S);
-  needElements(entry, A, batch * aSize);
-  needElements(entry, B, batch * bSize);
+  const st = o.strides ?? { c: R * S, a: aSize, b: bSize };
+  needElements(entry, C, (batch - 1) * st.c + R * S);
+  needElements(entry, A, (batch - 1) * st.a + aSize);
+  needElements(entry, B, (batch - 1) * st.b + bSize);
+  if (batch > 1 && st.c < R * S) throw new ShapeError(`${entry}: batch items of ${C.name} overlap (stride ${st.c} < ${R * S})`);
   const params = [
     ['u32', R], ['u32', S], ['u32', D],
     ['u32', o.accumulate ? 1 : 0],
     ['f32', o.alpha ?? 1],
-    ['u32', aSize], ['u32', bSize], ['u32', R * S],
+    ['u32', st.a], ['u32', st.b], ['u32', st.c],
   ] as const;
-  // 2 FLOPs per multiply-add of C[R,S] = A·B over D; A and B read once, C written (and read when +=).
-  const cost = { flops: 2 * batch * R * S * D, bytes: 4 * batch * (aSize + bSize + R * S * (o.accumulate ? 2 : 1)) };
+  // 2 FLOPs per multiply-add of C[R,S] = A·B over D; A and B read once (an operand repeated with stride 0
+  // once in all), C written (and read when +=).
+  const reads = (size: number, stride: number) => (stride === 0 ? size : batch * size);
+  const cost = { flops: 2 * batch * R * S * D, bytes: 4 * (reads(aSize, st.a) + reads(bSize, st.b) + batch * R * S * (o.accumulate ? 2 : 1)) };
   // Software set: one 4×4 block per invocation.
   if (gpu.kernels === 'software') {
     const grid = gridSoftware(gpu.limits.maxComputeWorkgroupsPerDimension, ceilDiv(R, 4) * ceilDiv(S, 4));

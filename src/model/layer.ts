@@ -61,6 +61,7 @@ export async function layerForward(c: LayerContext, l: number, x: LayerTensors):
   const BT = B * T;
   const Lw = c.w.layers[l];
   add(await rmsnormForward(gpu, x.h1, x.rstd1, x.xin, Lw.attnNorm, BT, C, eps)); //              h1 = norm(x)
+  await project.adapterInputs(l, ['q_proj', 'k_proj', 'v_proj'], x.h1); //                          u_q, u_k, u_v = h1·Aᵀ (LoRA)
   await project.forward(l, 'q_proj', x.q, x.h1, false); //                                          q = h1·Wqᵀ
   await project.forward(l, 'k_proj', x.k, x.h1, false); //                                          k = h1·Wkᵀ
   await project.forward(l, 'v_proj', x.v, x.h1, false); //                                          v = h1·Wvᵀ
@@ -83,6 +84,7 @@ export async function layerForward(c: LayerContext, l: number, x: LayerTensors):
   // xmid = x + att·Woᵀ: added in place when xmid is x (inference), else with x read as the residual.
   await project.forward(l, 'o_proj', x.xmid, x.att, x.xmid === x.xin, x.xmid === x.xin ? undefined : x.xin);
   add(await rmsnormForward(gpu, x.h2, x.rstd2, x.xmid, Lw.mlpNorm, BT, C, eps)); //               h2 = norm(xmid)
+  await project.adapterInputs(l, ['gate_proj', 'up_proj'], x.h2); //                                u_gate, u_up = h2·Aᵀ (LoRA)
   await project.forward(l, 'gate_proj', x.gate, x.h2, false); //                                    gate = h2·Wgᵀ
   await project.forward(l, 'up_proj', x.up, x.h2, false); //                                        up = h2·Wuᵀ
   add(await swigluForward(gpu, x.act, x.gate, x.up, BT * I)); //                                   act = silu(gate)·up

@@ -28,6 +28,13 @@ export interface Projection {
   forward(l: number, t: LoraTarget, y: Tensor, x: Tensor, accumulate: boolean, residual?: Tensor): Promise<void>;
   /** Only the adapter's u = dropout(x)·Aᵀ (what the backward pass reads), when recomputing a layer. */
   adapterInput(l: number, t: LoraTarget, x: Tensor): Promise<void>;
+  /**
+   * u = x·Aᵀ for several targets that read the same x (q, k, v; gate, up) in one batched launch, when
+   * their A's and u's lie evenly spaced in one buffer each (the trainer's flat adapter and plan) and there
+   * is no dropout (a mask per target); their `forward` then skips its own. Otherwise it does nothing and
+   * each `forward` computes its u as usual.
+   */
+  adapterInputs(l: number, ts: readonly LoraTarget[], x: Tensor): Promise<void>;
   /** Undoes `forward`: dx (=|+=) dy·W (+ LoRA), and the gradients of whatever is trained. */
   backward(l: number, t: LoraTarget, dx: Tensor, dy: Tensor, x: Tensor, accumulate: boolean): Promise<void>;
 }
@@ -56,6 +63,13 @@ export interface ProjectionOptions {
 }
 
 const TARGET_INDEX = Object.fromEntries(LORA_TARGETS.map((t, i) => [t, i])) as Record<LoraTarget, number>;
+
+/** Elements between consecutive views of one buffer, each the same size and evenly spaced; else null. */
+export function evenStride(views: readonly Tensor[]): number | null {
+  const step = views.length > 1 ? views[1].offset - views[0].offset : 0;
+  const even = views.every((v, i) => v.buffer === views[0].buffer && v.bytes === views[0].bytes && v.offset === views[0].offset + i * step);
+  return even && step >= views[0].bytes && step % 4 === 0 ? step / 4 : null;
+}
 
 /** A dropout mask is keyed by (layer, target): recomputing it in the backward pass gives the same mask.
  *  (8 slots per layer, one more than the targets: the keys, and so the masks, of every run so far.) */
@@ -86,12 +100,30 @@ export function projection(o: ProjectionOptions): Projection {
     add(await matmulForward(gpu, o.u(l, t), xd, P.A, BT, r, K)); //                           u = dropout(x)·Aᵀ
   };
 
+  // (layer, target) pairs whose u adapterInputs already wrote for the next forward.
+  const ready = new Set<number>();
+
   return {
     adapterInput,
 
+    async adapterInputs(l, ts, x) {
+      // Otherwise each forward computes its own u (inference shares one u scratch, so it always does).
+      const As = ts.map((t) => pair(l, t)?.A);
+      const K = projectionShape(cfg, ts[0]).in;
+      if (ts.length < 2 || p > 0 || !As.every((A) => A) || ts.some((t) => projectionShape(cfg, t).in !== K)) return;
+      const us = ts.map((t) => o.u(l, t));
+      const sa = evenStride(As as Tensor[]);
+      const su = evenStride(us);
+      if (sa === null || su === null) return;
+      const n = ts.length;
+      const span = (first: Tensor, stride: number, size: number): Tensor => ({ ...first, bytes: 4 * ((n - 1) * stride + size) });
+      add(await matmulForward(gpu, span(us[0], su, BT * r), x, span(As[0]!, sa, r * K), BT, r, K, { batch: n, strides: { c: su, a: 0, b: sa } })); // u_t = x·A_tᵀ for every t
+      for (const t of ts) ready.add(dropoutKey(l, t));
+    },
+
     async forward(l, t, y, x, accumulate, residual) {
       const P = pair(l, t);
-      if (P) await adapterInput(l, t, x); //                                                  u = dropout(x)·Aᵀ first: the
+      if (P && !ready.delete(dropoutKey(l, t))) await adapterInput(l, t, x); //               u = dropout(x)·Aᵀ first: the
       const adapter = P ? { a: o.u(l, t), b: P.B, r, scale: lora!.scale } : undefined; //     base launch adds s·u·Bᵀ
       // (A residual goes to o_proj and down_proj, which have no bias in any supported architecture:
       // config.ts refuses attention_bias; linear_forward refuses a bias with a residual, naming the weight.)

@@ -62,12 +62,16 @@ export interface LoraSpec {
 export function loraSpecs(cfg: ModelConfig, c: Pick<TrainConfig, 'r' | 'targets'>, lora?: LoraWeights): LoraSpec[] {
   const out: LoraSpec[] = [];
   for (let l = 0; l < cfg.L; l++) {
-    for (const t of LORA_TARGETS) {
-      const p = lora?.layers[l]?.[t];
-      if (lora ? !p : !c.targets.includes(t)) continue;
-      const { out: N, in: K } = projectionShape(cfg, t);
-      const shapes = p ? [p.A.shape, p.B.shape] : [[c.r, K], [N, c.r]];
-      out.push({ name: peftName(l, t, 'A'), shape: shapes[0], layer: l, target: t, ab: 'A' }, { name: peftName(l, t, 'B'), shape: shapes[1], layer: l, target: t, ab: 'B' });
+    // A layer's A's first, in target order, then its B's: q, k and v's A's (and gate and up's) lie evenly
+    // spaced, so one batched launch computes their u = x·Aᵀ (Projection.adapterInputs).
+    for (const ab of ['A', 'B'] as const) {
+      for (const t of LORA_TARGETS) {
+        const p = lora?.layers[l]?.[t];
+        if (lora ? !p : !c.targets.includes(t)) continue;
+        const { out: N, in: K } = projectionShape(cfg, t);
+        const shape = p ? p[ab].shape : ab === 'A' ? [c.r, K] : [N, c.r];
+        out.push({ name: peftName(l, t, ab), shape, layer: l, target: t, ab });
+      }
     }
   }
   return out;

@@ -15,13 +15,13 @@ import { ShapeError } from '../errors';
 import { Arena, type TensorSpec } from '../gpu/arena';
 import type { Gpu } from '../gpu/device';
 import { record, releaseDispatch, type Dispatch } from '../gpu/dispatch';
-import { numel, type Tensor } from '../gpu/tensor';
+import { alignUp, numel, type Tensor } from '../gpu/tensor';
 import { rmsnormBackward, rmsnormBackwardWeight, rmsnormForward } from '../kernels/rmsnorm';
 import { gatherRows, scatterRowsIdx } from '../kernels/rows';
 import { crossEntropy } from '../kernels/crossentropy';
 import { setDropoutSeed } from '../kernels/dropout';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding';
-import { LORA_TARGETS, type LoraWeights, type ModelWeights } from '../model/architecture';
+import type { LoraTarget, LoraWeights, ModelWeights } from '../model/architecture';
 import type { ModelConfig } from '../model/config';
 import { layerBackward, layerForward, type LayerGrads, type LayerTensors } from '../model/layer';
 import { projection, type FullGrads } from '../model/projection';
@@ -61,6 +61,33 @@ export function keepLayersFor(cfg: ModelConfig, s: TrainShape, r: number, dropou
   return recompute === 'never' || (recompute === 'auto' && keepLayersExtraBytes(cfg, s, r, dropout) <= RECOMPUTE_BUDGET);
 }
 
+/**
+ * The adapter's u = dropout(x)·Aᵀ [BT, r] of each target, kept in groups of the targets that read the
+ * same input (q, k, v; gate, up), one tensor per group with each u at a 256-byte-aligned stride: one
+ * batched launch writes a whole group (Projection.adapterInputs). (Every other activation has a buffer of
+ * its own; a group is safe in one buffer because no launch writes one of its u's while reading another.)
+ */
+export const U_GROUPS: readonly { name: string; targets: readonly LoraTarget[] }[] = [
+  { name: 'u_qkv', targets: ['q_proj', 'k_proj', 'v_proj'] },
+  { name: 'u_o', targets: ['o_proj'] },
+  { name: 'u_gate_up', targets: ['gate_proj', 'up_proj'] },
+  { name: 'u_down', targets: ['down_proj'] },
+];
+
+/** Elements between consecutive u's of a group. */
+function uStride(BT: number, r: number): number {
+  return alignUp(BT * r * 4, 256) / 4;
+}
+
+function groupOf(t: LoraTarget): (typeof U_GROUPS)[number] {
+  return U_GROUPS.find((g) => g.targets.includes(t))!;
+}
+
+function uView(group: Tensor, t: LoraTarget, BT: number, r: number): Tensor {
+  const i = groupOf(t).targets.indexOf(t);
+  return { ...group, name: `${group.name}[${t}]`, offset: group.offset + 4 * i * uStride(BT, r), bytes: 4 * BT * r, shape: [BT, r] };
+}
+
 /** Activations and gradients one plan allocates (the planner uses the same list). */
 export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number, dropout = 0, keepLayers = false): TensorSpec[] {
   const { C, I, NH, NKV, HS, L, V } = cfg;
@@ -82,7 +109,7 @@ export function trainActivationSpecs(cfg: ModelConfig, s: TrainShape, r: number,
     { name: 'xmid', shape: [BT, C] }, { name: 'h2', shape: [BT, C] }, { name: 'rstd2', shape: [BT] },
     { name: 'gate', shape: [BT, I] }, { name: 'up', shape: [BT, I] }, { name: 'act', shape: [BT, I] },
   ];
-  if (r) for (const t of LORA_TARGETS) saved.push({ name: `u_${t}`, shape: [BT, r] });
+  if (r) for (const g of U_GROUPS) saved.push({ name: g.name, shape: [g.targets.length * uStride(BT, r)] });
   for (let l = 0; l < (keepLayers ? L : 1); l++) specs.push(...saved.map((x) => ({ ...x, name: savedName(x.name, l, keepLayers) })));
   specs.push(
     // gradients
@@ -137,7 +164,7 @@ export class TrainPlan {
     const add = (d: Dispatch | Dispatch[]) => plan.dispatches.push(...(Array.isArray(d) ? d : [d]));
     const project = projection({
       gpu, cfg, w, lora, rows: BT, add,
-      u: (l, t) => sv(l, `u_${t}`),
+      u: (l, t) => uView(sv(l, groupOf(t).name), t, BT, r),
       grads, full, du: r ? a('du') : undefined, ones: a('ones'),
       dropout: dropout > 0 && r ? { p: dropout, x: a('xdrop'), dx: a('dxdrop'), onLaunch: (d, key) => plan.dropouts.push({ d, key }) } : undefined,
     });

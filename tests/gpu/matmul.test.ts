@@ -80,6 +80,22 @@ describe('matmul (x·Wᵀ, dY·W, dYᵀ·X) against the float64 reference', () =
     });
   }
 
+  it('takes strides between batch items: one X for every item (0), and W and Y views with padding between them', async () => {
+    const gpu = await getGpu();
+    const [B, M, N, K] = [3, 70, 8, 20];
+    const sw = N * K + 7, sy = M * N + 5; // padding after each item
+    const X = randomArray(M * K, 12), W = randomArray((B - 1) * sw + N * K, 13);
+    const tX = upload(gpu, 'X', X), tW = upload(gpu, 'W', W), tY = upload(gpu, 'Y', new Float32Array((B - 1) * sy + M * N).fill(-7));
+    const got = await runAndRead(gpu, await matmulForward(gpu, tY, tX, tW, M, N, K, { batch: B, strides: { c: sy, a: 0, b: sw } }), tY);
+    for (let b = 0; b < B; b++) {
+      const want = ref.matmulForward(X, W.subarray(b * sw), M, N, K);
+      expect(firstMismatch(got.subarray(b * sy, b * sy + M * N), want, RTOL, ATOL), `item ${b}`).toBeNull();
+      if (b < B - 1) expect([...got.subarray(b * sy + M * N, (b + 1) * sy)]).toEqual(Array(sy - M * N).fill(-7));
+    }
+    await expect(matmulForward(gpu, tY, tX, tW, M, N, K, { batch: B, strides: { c: M * N - 1, a: 0, b: sw } })).rejects.toThrow(/overlap/);
+    free(gpu, tX, tW, tY);
+  });
+
   it('refuses tensors that are too small for the sizes given', async () => {
     const gpu = await getGpu();
     const tX = gpu.tensor('X', [4, 4]), tW = gpu.tensor('W', [4, 4]), tY = gpu.tensor('Y', [4, 3]);

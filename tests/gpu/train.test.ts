@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/index';
 import type { Tensor } from '../../src/gpu/tensor';
 import { LORA_TARGETS } from '../../src/model/architecture';
+import { peftName } from '../../src/model/lora';
 import { Trainer } from '../../src/train/trainer';
 import * as ref from '../reference/adamw';
 import { firstMismatch } from '../reference/compare';
@@ -210,11 +211,14 @@ describe('the LoRA optimiser step (flat buffers, clipped and guarded on the GPU)
     const lora0 = (await getGpu()).memory.categories().lora ?? 0;
     const { gpu, model } = await load();
     const loaded = model.lora!;
-    const before = await Promise.all(loaded.layers.flatMap((layer) => LORA_TARGETS.flatMap((t) => (layer[t] ? [gpu.read(layer[t].A), gpu.read(layer[t].B)] : []))));
+    const named = loaded.layers.flatMap((layer, l) => LORA_TARGETS.flatMap((t) => (layer[t] ? [{ name: peftName(l, t, 'A'), t: layer[t].A }, { name: peftName(l, t, 'B'), t: layer[t].B }] : [])));
+    const before = await readAll(gpu, named);
     const mem = gpu.memory.categories();
     const trainer = await Trainer.create(model);
     expect(model.lora).toBe(trainer.lora);
-    expect(await readAll(gpu, trainer.tensors())).toEqual(before);
+    // By name: the flat buffer orders a layer's A's before its B's.
+    const copied = new Map(trainer.tensors().map(({ name, t }) => [name, t]));
+    expect(await readAll(gpu, named.map(({ name }) => ({ t: copied.get(name)! })))).toEqual(before);
     // The old per-tensor buffers are gone; what the adapter holds now is its tensors plus alignment padding.
     const loraBytes = before.reduce((s, x) => s + 4 * x.length, 0);
     expect(gpu.memory.categories().lora - (mem.lora ?? 0)).toBeLessThan(256 * before.length);

@@ -114,6 +114,19 @@ describe('launch costs match a hand count', () => {
       model.dispose();
     }
   });
+
+  it("a LoRA step computes q, k and v's u = h1·Aᵀ in one launch and gate and up's in one; with dropout, one per target", async () => {
+    const gpu = await getGpu();
+    const model = await loadModelFromFiles(gpu, await nodeDirFiles(join(__dirname, '../fixtures/tiny/qwen2')), 'tiny qwen2', { quant: 'nf4' });
+    for (const [dropout, perLayer] of [[0, 4], [0.1, 7]]) {
+      const trainer = await Trainer.create(model, { r: 4, alpha: 8, recompute: 'never', dropout });
+      const labels = (await trainer.stepDispatches(benchBatch(model.cfg.V, 2, 16))).map((d) => d.label);
+      // The forward's u = x·Aᵀ launches (the backward's products are the other two forms): {q, k, v}, o, {gate, up}, down.
+      expect(labels.filter((l) => l.startsWith('matmul:matmul_forward')), `dropout ${dropout}`).toHaveLength(perLayer * model.cfg.L);
+      trainer.dispose();
+    }
+    model.dispose();
+  });
 });
 
 describe('the peak FMA kernel is checked on the CPU', () => {

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { LimitTooLowError } from '../../src/errors';
 import { fromHfConfig } from '../../src/model/config';
 import { planTraining, trainingPlanTable } from '../../src/train/plan';
+import { U_GROUPS } from '../../src/train/train-plan';
+import { LORA_TARGETS, projectionShape } from '../../src/model/architecture';
 
 const DIR = join(__dirname, '../fixtures/configs');
 const cfg = (name: string) => fromHfConfig(JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')));
@@ -33,5 +35,14 @@ describe('training memory plan from config.json alone (QLoRA nf4, batch×seq 1×
   it('refuses a plan over budget, naming the setting to lower', () => {
     expect(() => planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 16, seqLen: 2048, r: 16, limits, budgetBytes: 2 * GiB })).toThrow(LimitTooLowError);
     expect(() => planTraining(cfg('Qwen2.5-0.5B-Instruct'), { quant: 'nf4', batch: 16, seqLen: 2048, r: 16, limits, budgetBytes: 2 * GiB })).toThrow(/lower the batch size or the sequence length/);
+  });
+});
+
+describe("the adapter's u groups", () => {
+  it('hold every target once, in LORA_TARGETS order, and only targets that read the same input share a group', () => {
+    expect(U_GROUPS.flatMap((g) => g.targets)).toEqual([...LORA_TARGETS]);
+    // A group is one batched launch u = x·Aᵀ, so its targets must read the same x.
+    const qwen = cfg('Qwen3-0.6B'); // NH·HS = 2048 ≠ C = 1024: o_proj reads another width than q, k, v
+    for (const g of U_GROUPS) expect(new Set(g.targets.map((t) => projectionShape(qwen, t).in)).size, g.name).toBe(1);
   });
 });
