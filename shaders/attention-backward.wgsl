@@ -16,6 +16,7 @@
 // Bindings: dq  0 params, 1 dq (=), 2 D (=), 3 dy, 4 y, 5 lse, 6 q, 7 k, 8 v;
 //           dkv 0 params, 1 dk (=), 2 dv (=), 3 dy, 4 D (from dq), 5 lse, 6 q, 7 k, 8 v.
 // dkv reads the D that dq wrote, so dq must be recorded first (same pass is fine: dispatches are ordered).
+// uses: lib/attention-tile.wgsl
 //
 // GPU set: FlashAttention-2's split, in tiles staged through workgroup memory (workgroups of 256).
 // Rows are numbered as in the forward: the (query, head) pairs of kv head g, R = i·G + hh (G = NH/NKV,
@@ -69,25 +70,14 @@ const KOFF: u32 = 1088u;
 const VOFF: u32 = 1376u;
 const NONE: u32 = 0xffffffffu;
 
-override NU4: u32 = 1u;      // ceil(HS / 64), 1 … 4
-
-// Race rule: every store into a workgroup array of vectors writes the whole vector, and no two
-// invocations store into the same vector between two barriers. A component store (U[i][c] = x) may
-// access the whole vector (WGSL memory model); Metal and D3D12/FXC do rewrite all of it, so
-// neighbouring invocations storing different components of one vec4 race there. Hence: the staging
-// loops build whole vec4 slots, and the per-row tables are scalar arrays read back as vec4 by probs.
-var<workgroup> U: array<vec4<f32>, 416>;        // the slabs [DK][QST|KST], then the staged operand [KC][HSP]
+// NU4, U (the slabs [DK][QST|KST], then the staged operand [KC][HSP]), get2, keysPerChunk, and dq's K
+// chunk staging and dS·K come from lib/attention-tile.wgsl, with its race rule: the per-row tables
+// are scalar arrays, read back as vec4 by probs.
 var<workgroup> rowOff: array<u32, 64>;          // offset of row r in q, dy, y, dq; NONE past the last row
 var<workgroup> rowN: array<u32, 64>;            // keys row r sees: i + 1 (0 past the last row)
 var<workgroup> rowL: array<f32, 64>;            // lse of row r
 var<workgroup> rowD: array<f32, 64>;            // D of row r
 
-fn get2(f: u32) -> vec2<f32> {
-  let w = U[f >> 2u];
-  return select(w.xy, w.zw, (f & 2u) != 0u);
-}
-
-fn keysPerChunk() -> u32 { return select(select(4u, 8u, NU4 < 4u), 16u, NU4 == 1u); }   // KC·HSP ≤ 1,536
 
 /** Row r's offset, visible keys, lse and D into the row tables (r < 64; `off` NONE for no row). */
 fn setRow(r: u32, off: u32, n: u32, L: f32, D: f32) {
@@ -187,7 +177,6 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_work
   let lastKey = min(p.T - 1u, (R0 + BQ - 1u) / G);   // the tile's last query, so its last key
   let ty = lid / 16u;
   let tx = lid % 16u;
-  let HSP = 64u * NU4;
   let KC = keysPerChunk();
   let kvStride = p.NKV * p.HS;
   let kvBase = (b * p.T * p.NKV + g) * p.HS;
@@ -217,26 +206,9 @@ fn attention_backward_dq(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_work
     dSq[(2u * tx + 1u) * 16u + ty] = pr.dS1;
     workgroupBarrier();
     for (var c0 = 0u; c0 < BK && j0 + c0 <= lastKey; c0 += KC) {
-      for (var f4 = lid; f4 < KC * HSP / 4u; f4 += 256u) {   // K chunk: KC keys × HSP dimensions, whole vec4s
-        let c = (4u * f4) / HSP;
-        let d = (4u * f4) % HSP;         // HSP is a multiple of 4: the slot's 4 floats share c
-        var x = vec4<f32>(0.0);
-        for (var e = 0u; e < 4u; e++) {
-          if (j0 + c0 + c <= lastKey && d + e < p.HS) { x[e] = k[kvBase + (j0 + c0 + c) * kvStride + d + e]; }
-        }
-        U[f4] = x;
-      }
+      stageKeys(lid, false, kvBase, kvStride, j0 + c0, lastKey, p.HS);   // K chunk: KC keys × HSP dimensions
       workgroupBarrier();
-      for (var c = 0u; c < KC; c++) {
-        let ds = dSq[(c0 + c) * 16u + ty];
-        for (var u = 0u; u < NU4; u++) {
-          let kv = U[c * 16u * NU4 + 16u * u + tx];
-          acc[4u * u] = fma(ds, vec4<f32>(kv.x), acc[4u * u]);
-          acc[4u * u + 1u] = fma(ds, vec4<f32>(kv.y), acc[4u * u + 1u]);
-          acc[4u * u + 2u] = fma(ds, vec4<f32>(kv.z), acc[4u * u + 2u]);
-          acc[4u * u + 3u] = fma(ds, vec4<f32>(kv.w), acc[4u * u + 3u]);
-        }
-      }
+      for (var c = 0u; c < KC; c++) { addStaged(&acc, dSq[(c0 + c) * 16u + ty], c, tx); }
       workgroupBarrier();
     }
   }

@@ -10,6 +10,7 @@
 // pos0 = 0 for a whole sequence; S = the KV cache's capacity when decoding); lse [B, NH, Tq].
 // Right padding needs no mask: a real query only sees keys at or before it, all real.
 // Bindings: 0 params, 1 y (=), 2 lse (=), 3 q, 4 k, 5 v.
+// uses: lib/attention-tile.wgsl
 //
 // GPU set (attention_forward): flash-style tiles. The rows of one kv head g are the (query, head) pairs
 // of its group, numbered R = i·G + hh (G = NH/NKV query heads per kv head, h = g·G + hh): the G heads
@@ -59,17 +60,9 @@ const KST: u32 = 36u;        // floats per slab dimension of K: 32 keys + 4
 const KOFF: u32 = 1088u;     // where the K slab starts in U (DK·QST)
 const NONE: u32 = 0xffffffffu;
 
-override NU4: u32 = 1u;      // ceil(HS / 64), 1 … 4: groups of 64 output dimensions per row
-
-// U holds the Q slab [DK][QST] and the K slab [DK][KST] in the score phase, the V chunk [KC][HSP] in the
-// output phase; read as floats through get2, as vec4 where the loops want them.
-// Race rule: every store into a workgroup array of vectors writes the whole vector, and no two
-// invocations store into the same vector between two barriers. A component store (U[i][c] = x) may
-// access the whole vector (WGSL memory model); Metal and D3D12/FXC do rewrite all of it, so
-// neighbouring invocations storing different components of one vec4 race there. Hence: the staging
-// loops below build whole vec4 slots, the softmax rewrites Ps one whole vec4 per invocation, and the
-// per-row tables are scalar arrays.
-var<workgroup> U: array<vec4<f32>, 416>;
+// NU4, U (the Q slab [DK][QST] and the K slab [DK][KST] in the score phase, the V chunk [KC][HSP] in the
+// output phase), get2, and the V chunk's staging and P·V come from lib/attention-tile.wgsl, with its
+// race rule: the softmax too rewrites Ps one whole vec4 per invocation, and the per-row tables are scalar.
 var<workgroup> Ps: array<vec4<f32>, 512>;      // [key][row / 4]: scores, then P, of the key tile
 var<workgroup> rowOff: array<u32, 64>;         // offset of row r in q and y, NONE past the last row
 var<workgroup> rowN: array<u32, 64>;           // keys row r sees: pos0 + i + 1 (0 past the last row)
@@ -79,12 +72,6 @@ var<workgroup> rowC: array<f32, 64>;           // per row: the tile's rescale ex
 /** Rows 4r4 … 4r4+3 of rowM / rowC as one vec4. */
 fn rowM4(r4: u32) -> vec4<f32> { return vec4<f32>(rowM[4u * r4], rowM[4u * r4 + 1u], rowM[4u * r4 + 2u], rowM[4u * r4 + 3u]); }
 fn rowC4(r4: u32) -> vec4<f32> { return vec4<f32>(rowC[4u * r4], rowC[4u * r4 + 1u], rowC[4u * r4 + 2u], rowC[4u * r4 + 3u]); }
-
-/** Two neighbouring floats f, f + 1 of U (f even). */
-fn get2(f: u32) -> vec2<f32> {
-  let w = U[f >> 2u];
-  return select(w.xy, w.zw, (f & 2u) != 0u);
-}
 
 @compute @workgroup_size(256)
 fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -97,8 +84,7 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
   let lastKey = p.pos0 + min(p.Tq - 1u, (R0 + BQ - 1u) / G);   // the last key any row of the tile sees
   let ty = lid / 16u;
   let tx = lid % 16u;
-  let HSP = 64u * NU4;
-  let KC = select(select(4u, 8u, NU4 < 4u), 16u, NU4 == 1u);   // keys per V chunk: KC·HSP ≤ 1,536
+  let KC = keysPerChunk();   // keys per V chunk
   let kvStride = p.NKV * p.HS;                                  // between consecutive keys
   let kvBase = (b * p.S * p.NKV + g) * p.HS;                    // key 0 of (b, g)
 
@@ -192,26 +178,9 @@ fn attention_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
       for (var e = 0u; e < 4u; e++) { acc[4u * u + e] *= corr; }
     }
     for (var c0 = 0u; c0 < BK && j0 + c0 <= lastKey; c0 += KC) {
-      for (var f4 = lid; f4 < KC * HSP / 4u; f4 += 256u) {   // one whole vec4 slot per store
-        let c = (4u * f4) / HSP;
-        let d = (4u * f4) % HSP;           // HSP is a multiple of 4: the slot's 4 floats share c
-        var x = vec4<f32>(0.0);
-        for (var e = 0u; e < 4u; e++) {
-          if (j0 + c0 + c <= lastKey && d + e < p.HS) { x[e] = v[kvBase + (j0 + c0 + c) * kvStride + d + e]; }
-        }
-        U[f4] = x;
-      }
+      stageKeys(lid, true, kvBase, kvStride, j0 + c0, lastKey, p.HS);
       workgroupBarrier();
-      for (var c = 0u; c < KC; c++) {
-        let pv = Ps[(c0 + c) * 16u + ty];
-        for (var u = 0u; u < NU4; u++) {
-          let vv = U[c * 16u * NU4 + 16u * u + tx];
-          acc[4u * u] = fma(pv, vec4<f32>(vv.x), acc[4u * u]);
-          acc[4u * u + 1u] = fma(pv, vec4<f32>(vv.y), acc[4u * u + 1u]);
-          acc[4u * u + 2u] = fma(pv, vec4<f32>(vv.z), acc[4u * u + 2u]);
-          acc[4u * u + 3u] = fma(pv, vec4<f32>(vv.w), acc[4u * u + 3u]);
-        }
-      }
+      for (var c = 0u; c < KC; c++) { addStaged(&acc, Ps[(c0 + c) * 16u + ty], c, tx); }
       workgroupBarrier();
     }
   }
