@@ -65,7 +65,7 @@ export interface ProjectionOptions {
 const TARGET_INDEX = Object.fromEntries(LORA_TARGETS.map((t, i) => [t, i])) as Record<LoraTarget, number>;
 
 /** Elements between consecutive views of one buffer, each the same size and evenly spaced; else null. */
-export function evenStride(views: readonly Tensor[]): number | null {
+function evenStride(views: readonly Tensor[]): number | null {
   const step = views.length > 1 ? views[1].offset - views[0].offset : 0;
   const even = views.every((v, i) => v.buffer === views[0].buffer && v.bytes === views[0].bytes && v.offset === views[0].offset + i * step);
   return even && step >= views[0].bytes && step % 4 === 0 ? step / 4 : null;
